@@ -1,0 +1,91 @@
+package fdstream
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// deadline is one direction's deadline. It starts no goroutine: a timer
+// made once (and Reset after) closes the waiters' channel when the
+// deadline passes, and setting a new deadline closes it too, so that a
+// blocked call re-reads the deadline, as net.Conn requires.
+type deadline struct {
+	mu     sync.Mutex
+	when   time.Time // zero: none
+	timer  *time.Timer
+	ch     chan struct{} // made by the first waiter; closed on expiry or change
+	passed atomic.Bool   // the deadline is set and has passed
+}
+
+// closedChan is returned to waiters whose deadline already passed.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (d *deadline) set(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.when = t
+	if d.ch != nil {
+		close(d.ch) // wake waiters to re-read the deadline
+		d.ch = nil
+	}
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	if t.IsZero() {
+		d.passed.Store(false)
+		return
+	}
+	dur := time.Until(t)
+	d.passed.Store(dur <= 0)
+	if dur <= 0 {
+		return
+	}
+	if d.timer == nil {
+		d.timer = time.AfterFunc(dur, d.fire)
+	} else {
+		d.timer.Reset(dur)
+	}
+}
+
+// fire runs on the timer. A stale firing (the deadline moved later after
+// the timer started to fire) finds the deadline not yet passed and does
+// nothing.
+func (d *deadline) fire() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.when.IsZero() || time.Now().Before(d.when) {
+		return
+	}
+	d.passed.Store(true)
+	if d.ch != nil {
+		close(d.ch)
+		d.ch = nil
+	}
+}
+
+// wait returns the channel a blocked call selects on: nil when there is no
+// deadline, closed when it passed, and otherwise one that is closed when
+// it passes or changes.
+func (d *deadline) wait() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.when.IsZero():
+		return nil
+	case d.passed.Load():
+		return closedChan
+	}
+	if d.ch == nil {
+		d.ch = make(chan struct{})
+	}
+	return d.ch
+}
+
+func (d *deadline) stop() {
+	d.mu.Lock()
+	if d.timer != nil {
+		d.timer.Stop()
+	}
+	d.mu.Unlock()
+}

@@ -1,0 +1,8 @@
+module github.com/fdstream/fdstream
+
+go 1.22
+
+require (
+	go.uber.org/goleak v1.3.0 // indirect
+	golang.org/x/sys v0.20.0 // indirect
+)

@@ -1,0 +1,33 @@
+//go:build unix && !linux
+
+package reactor
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+func newWakePipe() (r, w int, err error) {
+	var fds [2]int
+	// Without pipe2, hold ForkLock so that no child inherits the pipe
+	// between pipe(2) and FD_CLOEXEC, as os.Pipe does.
+	syscall.ForkLock.RLock()
+	err = unix.Pipe(fds[:])
+	if err == nil {
+		unix.CloseOnExec(fds[0])
+		unix.CloseOnExec(fds[1])
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		return -1, -1, err
+	}
+	for _, fd := range fds {
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(fds[0])
+			unix.Close(fds[1])
+			return -1, -1, err
+		}
+	}
+	return fds[0], fds[1], nil
+}

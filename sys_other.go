@@ -1,0 +1,45 @@
+//go:build unix && !linux
+
+package fdstream
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// isPTYMaster is false outside Linux; there a pty master's EIO after the
+// slave hung up is returned as the errno.
+func isPTYMaster(fd int) bool { return false }
+
+func pipe() (r, w int, err error) {
+	var p [2]int
+	// No pipe2 everywhere: hold ForkLock so no child inherits the pipe
+	// before FD_CLOEXEC is set, as os.Pipe does.
+	syscall.ForkLock.RLock()
+	err = unix.Pipe(p[:])
+	if err == nil {
+		unix.CloseOnExec(p[0])
+		unix.CloseOnExec(p[1])
+	}
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		return -1, -1, err
+	}
+	if err = unix.SetNonblock(p[0], true); err == nil {
+		err = unix.SetNonblock(p[1], true)
+	}
+	if err != nil {
+		unix.Close(p[0])
+		unix.Close(p[1])
+		return -1, -1, err
+	}
+	return p[0], p[1], nil
+}
+
+// privateDup dups fd. Without /proc there is no portable way to get a
+// private open file description, so the Stream sets O_NONBLOCK on the
+// shared one and Close clears it again.
+func privateDup(fd int) (int, error) {
+	return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+}
