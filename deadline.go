@@ -64,18 +64,17 @@ func (d *deadline) fire() {
 	}
 }
 
-// wait returns the channel a blocked call selects on: nil when there is no
-// deadline, closed when it passed, and otherwise one that is closed when
-// it passes or changes.
+// wait returns the channel a blocked call selects on: closed when the
+// deadline passed, and otherwise one that is closed when it passes or
+// changes. It allocates only the first time after a change.
 func (d *deadline) wait() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	switch {
-	case d.when.IsZero():
-		return nil
-	case d.passed.Load():
+	if d.passed.Load() {
 		return closedChan
 	}
+	// Even with no deadline the waiter gets a channel, so that a deadline
+	// set while it waits reaches it (net.Conn's rule for pending calls).
 	if d.ch == nil {
 		d.ch = make(chan struct{})
 	}

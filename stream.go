@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -489,6 +490,12 @@ func (s *Stream) rawIO(op string, i reactor.Interest, f func(fd uintptr) bool) e
 	return nil
 }
 
+// testHookBlock, set only by tests, is called each time a call is about to
+// block: waiting for readiness (i is the direction) or queued behind
+// another call (i is 0). Tests use it to act once a call is blocked
+// instead of sleeping and hoping.
+var testHookBlock atomic.Pointer[func(s *Stream, i reactor.Interest)]
+
 // lock takes a reference and the direction's semaphore, giving up when ctx
 // is done, the deadline passes, or s is closed.
 func (s *Stream) lock(ctx context.Context, sem chan struct{}, d *deadline) error {
@@ -518,6 +525,9 @@ func (s *Stream) lock(ctx context.Context, sem chan struct{}, d *deadline) error
 }
 
 func (s *Stream) lockSlow(ctx context.Context, sem chan struct{}, d *deadline) error {
+	if h := testHookBlock.Load(); h != nil {
+		(*h)(s, 0) // queued behind another call
+	}
 	for {
 		select {
 		case sem <- struct{}{}:
@@ -561,6 +571,9 @@ func (s *Stream) checkEntry(ctx context.Context, d *deadline) error {
 // while it waits is re-read; one that passes ends the wait.
 func (s *Stream) wait(ctx context.Context, i reactor.Interest, d *deadline) error {
 	for {
+		if h := testHookBlock.Load(); h != nil {
+			(*h)(s, i)
+		}
 		err := s.reg.Wait(ctx, i, d.wait())
 		if err == os.ErrDeadlineExceeded && !d.passed.Load() {
 			continue // the deadline was changed, not passed

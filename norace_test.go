@@ -1,0 +1,5 @@
+//go:build !race
+
+package fdstream_test
+
+const raceEnabled = false
