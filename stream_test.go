@@ -1004,7 +1004,11 @@ func testReactors(t *testing.T) []namedReactor {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, namedReactor{c.Backend.String() + "-" + c.Park.String(), r})
+		n := c.Backend.String()
+		if c.Backend == reactor.Epoll {
+			n += "-" + c.Park.String()
+		}
+		out = append(out, namedReactor{n, r})
 	}
 	return out
 }
