@@ -571,10 +571,11 @@ func (s *Stream) checkEntry(ctx context.Context, d *deadline) error {
 // while it waits is re-read; one that passes ends the wait.
 func (s *Stream) wait(ctx context.Context, i reactor.Interest, d *deadline) error {
 	for {
+		expired := d.wait()
 		if h := testHookBlock.Load(); h != nil {
 			(*h)(s, i)
 		}
-		err := s.reg.Wait(ctx, i, d.wait())
+		err := s.reg.Wait(ctx, i, expired)
 		if err == os.ErrDeadlineExceeded && !d.passed.Load() {
 			continue // the deadline was changed, not passed
 		}

@@ -72,12 +72,29 @@ func each(t *testing.T, f func(t *testing.T, r *reactor.Reactor)) {
 
 func pipe(t *testing.T) (r, w int) {
 	t.Helper()
-	fds := make([]int, 2)
-	if err := unix.Pipe2(fds, unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+	fds, err := rawPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
 	return fds[0], fds[1]
+}
+
+// rawPipe makes a non-blocking pipe with the calls every Unix has.
+func rawPipe() ([]int, error) {
+	fds := make([]int, 2)
+	if err := unix.Pipe(fds); err != nil {
+		return nil, err
+	}
+	for _, fd := range fds {
+		unix.CloseOnExec(fd)
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(fds[0])
+			unix.Close(fds[1])
+			return nil, err
+		}
+	}
+	return fds, nil
 }
 
 func register(t *testing.T, r *reactor.Reactor, fd int) *reactor.Registration {
@@ -145,10 +162,11 @@ func TestNoLostWakeup(t *testing.T) {
 
 func TestWaitWritableAndHangup(t *testing.T) {
 	each(t, func(t *testing.T, r *reactor.Reactor) {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
+		unix.SetNonblock(fds[0], true)
 		defer unix.Close(fds[0])
 		reg := register(t, r, fds[0])
 		if err := waitFor(reg, reactor.Writable, hang); err != nil {
@@ -354,8 +372,8 @@ func TestRegisterDeregisterRace(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				for i := 0; i < 100; i++ {
-					fds := make([]int, 2)
-					if err := unix.Pipe2(fds, unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+					fds, err := rawPipe()
+					if err != nil {
 						t.Error(err)
 						return
 					}
@@ -407,8 +425,8 @@ func TestSelectFdClosedBehindBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fds := make([]int, 2)
-	if err := unix.Pipe2(fds, unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+	fds, err := rawPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer unix.Close(fds[1])
