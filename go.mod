@@ -3,6 +3,6 @@ module github.com/fdstream/fdstream
 go 1.22
 
 require (
-	go.uber.org/goleak v1.3.0 // indirect
-	golang.org/x/sys v0.20.0 // indirect
+	go.uber.org/goleak v1.3.0
+	golang.org/x/sys v0.20.0
 )

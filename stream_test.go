@@ -1019,9 +1019,6 @@ func testReactors(t *testing.T) []namedReactor {
 // path and on the path that waits, with a cancellable ctx, on every
 // backend.
 func TestStreamZeroAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector allocates on its own; run without -race (CI does)")
-	}
 	for _, c := range testReactors(t) {
 		t.Run(c.name, func(t *testing.T) {
 			ar, aw := mustPipe(t, fdstream.WithReactor(c.r))

@@ -1,5 +1,0 @@
-//go:build !race
-
-package fdstream_test
-
-const raceEnabled = false
