@@ -141,4 +141,3 @@ func pending(t *testing.T, s *fdstream.Stream) int {
 	}
 	return n
 }
-
