@@ -70,9 +70,9 @@ func mustSocketpair(t *testing.T) (a, b *fdstream.Stream) {
 
 // mustPTY opens a pty pair from /dev/ptmx and puts the slave in raw mode,
 // so bytes pass unchanged in both directions.
-func mustPTY(t *testing.T) (master, slave *fdstream.Stream) {
+func mustPTY(t *testing.T, opts ...fdstream.Option) (master, slave *fdstream.Stream) {
 	t.Helper()
-	master, err := fdstream.Open("/dev/ptmx", os.O_RDWR)
+	master, err := fdstream.Open("/dev/ptmx", os.O_RDWR, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func mustPTY(t *testing.T) (master, slave *fdstream.Stream) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slave, err = fdstream.Open("/dev/pts/"+strconv.Itoa(n), os.O_RDWR)
+	slave, err = fdstream.Open("/dev/pts/"+strconv.Itoa(n), os.O_RDWR, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

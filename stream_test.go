@@ -111,6 +111,40 @@ func TestStreamReadEOFWhenWriterGone(t *testing.T) {
 	}
 }
 
+// Semantic 6: a pty master whose slave hung up reads io.EOF, not EIO, and
+// the reactor does not spin on the hang-up: while the master stays open
+// and registered, its shard loop stays asleep.
+func TestStreamPTYHangupIsEOFWithoutSpinning(t *testing.T) {
+	for _, c := range testReactors(t) {
+		t.Run(c.name, func(t *testing.T) {
+			watch := watchBlocks(t)
+			master, slave := mustPTY(t, fdstream.WithReactor(c.r))
+			errc := async(func() error {
+				_, err := master.Read(make([]byte, 10))
+				return err
+			})
+			watch.await(t, master, 1)
+			slave.Close()
+			if err := recvErr(t, errc); err != io.EOF {
+				t.Fatalf("master Read after slave closed = %v, want io.EOF", err)
+			}
+			if _, err := master.Read(make([]byte, 10)); err != io.EOF {
+				t.Fatalf("second master Read = %v, want io.EOF", err)
+			}
+			// A quiet window: a spinning loop would harvest thousands of
+			// batches in it; a correct one harvests none.
+			before := c.r.Stats().Wakeups
+			idleR, _ := mustPipe(t, fdstream.WithReactor(c.r))
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			idleR.ReadContext(ctx, make([]byte, 1))
+			cancel()
+			if n := c.r.Stats().Wakeups - before; n > 3 {
+				t.Fatalf("the reactor woke %d times in a quiet window after a pty hang-up", n)
+			}
+		})
+	}
+}
+
 // Semantic 6: a write after the reader is gone returns EPIPE (a blocked
 // writer on a full pipe is woken for it) and does not kill the process.
 func TestStreamWriteEPIPEWhenReaderGone(t *testing.T) {
@@ -554,6 +588,11 @@ func TestStreamErrors(t *testing.T) {
 			"write", "|1", os.ErrClosed, false, "write |1: file already closed"},
 		{"close twice", func() error { return closedR.Close() },
 			"close", "|0", os.ErrClosed, false, "close |0: file already closed"},
+		{"nil ctx write", func() error {
+			//lint:ignore SA1012 a nil ctx is the bad input under test
+			_, err := w.WriteContext(nil, []byte("x")) //nolint:staticcheck
+			return err
+		}, "write", "|1", fdstream.ErrNilContext, false, "write |1: fdstream: nil Context"},
 		{"nil ctx", func() error {
 			//lint:ignore SA1012 a nil ctx is the bad input under test
 			_, err := r.ReadContext(nil, make([]byte, 1)) //nolint:staticcheck

@@ -175,6 +175,8 @@ func (p *epollPoller) deliver(evs []unix.EpollEvent) {
 		wrMask = unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR
 	)
 	sh := p.sh
+	sh.wakeups.Add(1)
+	delivered := 0
 	sh.mu.Lock()
 	for i := range evs {
 		e := evs[i].Events
@@ -193,8 +195,10 @@ func (p *epollPoller) deliver(evs []unix.EpollEvent) {
 			in |= Writable
 		}
 		r.notify(in)
+		delivered++
 	}
 	sh.mu.Unlock()
+	sh.events.Add(uint64(delivered))
 }
 
 func (p *epollPoller) shutdown() {

@@ -185,6 +185,23 @@ func (r *Reactor) Loops() int {
 	return n
 }
 
+// Stats are cumulative counters for observing a Reactor: a loop that
+// spins shows as Wakeups growing while nothing happens.
+type Stats struct {
+	Wakeups uint64 // batches a shard loop harvested (epoll_wait or select returns)
+	Events  uint64 // readiness notifications delivered to registrations
+}
+
+// Stats returns r's counters, summed over its shards.
+func (r *Reactor) Stats() Stats {
+	var st Stats
+	for _, sh := range r.shards {
+		st.Wakeups += sh.wakeups.Load()
+		st.Events += sh.events.Load()
+	}
+	return st
+}
+
 // Register adds fd to r, starting its shard's loop if it was idle. It does
 // not take ownership of fd and does not change its flags: the caller
 // should put fd in non-blocking mode, keep it open until Deregister has

@@ -135,6 +135,7 @@ func (p *selectPoller) run() {
 
 		sh.mu.Lock()
 		p.sleeping = false
+		sh.wakeups.Add(1)
 		woke := false
 		switch err {
 		case nil:
@@ -186,6 +187,7 @@ func (p *selectPoller) harvest() (woke bool) {
 			continue
 		}
 		r.notify(in)
+		p.sh.events.Add(1)
 		woke = true
 		if r.armed &^= in; r.armed == 0 {
 			p.unwatch(r)

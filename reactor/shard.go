@@ -3,6 +3,7 @@ package reactor
 import (
 	"os"
 	"sync"
+	"sync/atomic"
 )
 
 // poller is one running instance of a backend: a kernel object (epoll fd,
@@ -20,6 +21,8 @@ type poller interface {
 // shard is one loop and the registrations it serves.
 type shard struct {
 	r *Reactor
+
+	wakeups, events atomic.Uint64 // Stats
 
 	mu    sync.Mutex
 	p     poller // nil while the shard has no registration
