@@ -190,6 +190,9 @@ func (r *Reactor) Loops() int {
 type Stats struct {
 	Wakeups uint64 // batches a shard loop harvested (epoll_wait or select returns)
 	Events  uint64 // readiness notifications delivered to registrations
+	// BadFds counts select(2) calls that failed with EBADF: a watched fd
+	// was closed while still registered (behind the reactor's back).
+	BadFds uint64
 }
 
 // Stats returns r's counters, summed over its shards.
@@ -198,6 +201,7 @@ func (r *Reactor) Stats() Stats {
 	for _, sh := range r.shards {
 		st.Wakeups += sh.wakeups.Load()
 		st.Events += sh.events.Load()
+		st.BadFds += sh.badFds.Load()
 	}
 	return st
 }

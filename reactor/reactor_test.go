@@ -453,8 +453,51 @@ func TestSelectFdClosedBehindBack(t *testing.T) {
 	if err := <-errc; err != nil {
 		t.Fatalf("Wait on an fd closed behind the back = %v, want nil (retry sees EBADF)", err)
 	}
+	if r.Stats().BadFds == 0 {
+		t.Fatal("select never reported EBADF")
+	}
 	if err := waitFor(oreg, reactor.Readable, hang); err != nil {
 		t.Fatalf("other registration after EBADF = %v", err)
 	}
 	reg.Deregister()
+}
+
+// Invariant 6 on the select backend: once Deregister returns, the loop
+// never names the fd in a select(2) again, even when a waiter had armed it
+// and gave up: closing the fd right after Deregister causes no EBADF.
+func TestSelectDeregisterThenCloseIsClean(t *testing.T) {
+	r, err := reactor.New(reactor.Config{Backend: reactor.Select, Shards: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keepR, keepW := pipe(t)
+	keep := register(t, r, keepR) // keeps the loop running throughout
+	for i := 0; i < 200; i++ {
+		fds, err := rawPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg, err := r.Register(fds[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Arm, then give up: the fd stays in the loop's sets.
+		if err := waitFor(reg, reactor.Readable, time.Microsecond); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Wait = %v", err)
+		}
+		if err := reg.Deregister(); err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		// Make the loop go round.
+		unix.Write(keepW, []byte("x"))
+		if err := waitFor(keep, reactor.Readable, hang); err != nil {
+			t.Fatal(err)
+		}
+		drain(keepR)
+	}
+	if n := r.Stats().BadFds; n != 0 {
+		t.Fatalf("select saw EBADF %d times: it named fds after Deregister returned", n)
+	}
 }

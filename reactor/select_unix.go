@@ -4,6 +4,7 @@ package reactor
 
 import (
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -27,6 +28,8 @@ type selectPoller struct {
 	sleeping bool            // the loop is in, or about to enter, select(2)
 	woken    bool            // a wake-up byte is in the pipe
 	stopping bool
+	rounds   uint64     // select(2) calls returned
+	returned *sync.Cond // on sh.mu; broadcast when rounds grows
 
 	rset, wset unix.FdSet // loop only
 	done       chan struct{}
@@ -42,7 +45,9 @@ func newSelectPoller(sh *shard) (poller, error) {
 		unix.Close(w)
 		return nil, ErrFDSetSize
 	}
-	return &selectPoller{sh: sh, wakeR: r, wakeW: w, done: make(chan struct{})}, nil
+	p := &selectPoller{sh: sh, wakeR: r, wakeW: w, done: make(chan struct{})}
+	p.returned = sync.NewCond(&sh.mu)
+	return p, nil
 }
 
 func (p *selectPoller) add(r *Registration) error {
@@ -55,10 +60,22 @@ func (p *selectPoller) add(r *Registration) error {
 	return nil
 }
 
+// del stops watching r. If r.fd may be in the sets of a select(2) that is
+// running now, it wakes the loop and waits for that call to return, so
+// that once Deregister returns no syscall will name the fd again: the
+// caller may close it and the kernel may reuse its number (invariant 6).
+// mu held; the wait releases it.
 func (p *selectPoller) del(r *Registration) error {
-	if r.armed != 0 {
-		p.unwatch(r)
-		p.wake() // rebuild the sets without r.fd before the caller closes it
+	if r.armed == 0 {
+		return nil // not in the current sets: arming while asleep would have set armed
+	}
+	p.unwatch(r)
+	if !p.sleeping {
+		return nil // the loop rebuilds its sets before it calls select again
+	}
+	p.wake()
+	for round := p.rounds; p.rounds == round && !p.stopping; {
+		p.returned.Wait()
 	}
 	return nil
 }
@@ -135,6 +152,8 @@ func (p *selectPoller) run() {
 
 		sh.mu.Lock()
 		p.sleeping = false
+		p.rounds++
+		p.returned.Broadcast()
 		sh.wakeups.Add(1)
 		woke := false
 		switch err {
@@ -142,6 +161,7 @@ func (p *selectPoller) run() {
 			woke = p.harvest()
 		case unix.EINTR:
 		case unix.EBADF:
+			sh.badFds.Add(1)
 			p.dropBad()
 		default:
 			// Not expected (the sets are bounded by fdSetSize). Wake

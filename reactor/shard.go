@@ -22,7 +22,7 @@ type poller interface {
 type shard struct {
 	r *Reactor
 
-	wakeups, events atomic.Uint64 // Stats
+	wakeups, events, badFds atomic.Uint64 // Stats
 
 	mu    sync.Mutex
 	p     poller // nil while the shard has no registration
