@@ -32,7 +32,9 @@ func NewReader(ctx context.Context, r ContextReader) io.Reader {
 	return &ctxReader{ctx, r}
 }
 
-// NewWriter returns an io.Writer whose Write calls w.WriteContext(ctx, p).
+// NewWriter returns an io.Writer whose Write calls w.WriteContext(ctx, p):
+// it writes all of p, or returns the bytes that were written and an error
+// wrapping ctx.Err() (or the Stream's own error).
 func NewWriter(ctx context.Context, w ContextWriter) io.Writer {
 	return &ctxWriter{ctx, w}
 }
@@ -60,7 +62,8 @@ func (c *ctxWriter) Write(p []byte) (int, error) { return c.w.WriteContext(c.ctx
 // io.Writers Copy checks ctx between calls and cannot interrupt one that
 // blocks. The error is then the one the ctx-aware call returned (it
 // satisfies errors.Is(err, ctx.Err())), or ctx.Err() itself. Bytes Copy
-// has read but not yet written when ctx ends are not written.
+// has read but not yet written when ctx ends are not written. A nil ctx
+// returns ErrNilContext itself.
 func Copy(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
 	if ctx == nil {
 		return 0, ErrNilContext

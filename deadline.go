@@ -48,13 +48,19 @@ func (d *deadline) set(t time.Time) {
 	}
 }
 
-// fire runs on the timer. A stale firing (the deadline moved later after
-// the timer started to fire) finds the deadline not yet passed and does
-// nothing.
+// fire runs on the timer. A stale firing (the deadline was cleared, or
+// moved later, while the timer started to fire) finds nothing to do. A
+// deadline not yet passed when the timer fires (a wall-clock time without
+// a monotonic reading, after the clock stepped back) is re-armed for what
+// remains rather than dropped.
 func (d *deadline) fire() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.when.IsZero() || time.Now().Before(d.when) {
+	if d.when.IsZero() {
+		return
+	}
+	if left := time.Until(d.when); left > 0 {
+		d.timer.Reset(left)
 		return
 	}
 	d.passed.Store(true)

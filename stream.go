@@ -70,8 +70,12 @@ type Stream struct {
 	fd        int
 	name      string
 	reg       *reactor.Registration // nil: plain I/O
-	ptyMaster bool                  // read's EIO after the slave hung up is EOF
-	restore   bool                  // clear O_NONBLOCK again before close(2)
+	st        unix.Stat_t
+	nb        *nbDesc // the description we made non-blocking, if we did
+	ptyMaster bool    // read's EIO after the slave hung up is EOF
+	// zeroReadIsEOF is false for datagram sockets, where a zero-byte read
+	// is an empty datagram.
+	zeroReadIsEOF bool
 
 	life lifetime
 	// rlock and wlock serialize reads and writes. They are semaphores
@@ -103,7 +107,7 @@ func Open(name string, flag int, opts ...Option) (*Stream, error) {
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
-	s, err := newStream(fd, name, "open", opts)
+	s, err := adopt(fd, name, "open", opts, flag&unix.O_NONBLOCK == 0)
 	if err != nil {
 		unix.Close(fd)
 		return nil, err
@@ -112,9 +116,11 @@ func Open(name string, flag int, opts ...Option) (*Stream, error) {
 }
 
 // NewStream adopts fd: the Stream owns it from now on and closes it in
-// Close. fd is put in non-blocking mode; if it was blocking, Close puts it
-// back before closing it. On error, fd is left open, as it was, and stays
-// the caller's.
+// Close. A pollable fd is put in non-blocking mode; if its open file
+// description was blocking, it is made blocking again when the last Stream
+// using that description closes (so other holders of a shared
+// description, and other Streams on it, keep working). On error, fd is
+// left open, as it was, and stays the caller's.
 //
 // Errors are *os.PathError with Op "newstream": EBADF for a negative or
 // closed fd, EISDIR for a directory, the reactor's refusal otherwise (on
@@ -124,6 +130,12 @@ func NewStream(fd int, name string, opts ...Option) (*Stream, error) {
 }
 
 func newStream(fd int, name, op string, opts []Option) (*Stream, error) {
+	return adopt(fd, name, op, opts, false)
+}
+
+// adopt makes a Stream of fd. openAddedNonblock says that Open added
+// O_NONBLOCK to a private description the caller did not ask for it on.
+func adopt(fd int, name, op string, opts []Option, openAddedNonblock bool) (*Stream, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -134,11 +146,18 @@ func newStream(fd int, name, op string, opts []Option) (*Stream, error) {
 	if fd < 0 {
 		return fail(unix.EBADF)
 	}
-	var st unix.Stat_t
-	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
+	s := &Stream{
+		fd:            fd,
+		name:          name,
+		zeroReadIsEOF: true,
+		rlock:         make(chan struct{}, 1),
+		wlock:         make(chan struct{}, 1),
+	}
+	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &s.st) }); err != nil {
 		return fail(err)
 	}
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+	kind := s.st.Mode & unix.S_IFMT
+	if kind == unix.S_IFDIR {
 		return fail(unix.EISDIR)
 	}
 	r := o.reactor
@@ -148,38 +167,39 @@ func newStream(fd int, name, op string, opts []Option) (*Stream, error) {
 			return fail(err)
 		}
 	}
-	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-	if err != nil {
-		return fail(err)
-	}
-	s := &Stream{
-		fd:    fd,
-		name:  name,
-		rlock: make(chan struct{}, 1),
-		wlock: make(chan struct{}, 1),
-	}
 	s.life.init()
-	if flags&unix.O_NONBLOCK == 0 {
-		if err := unix.SetNonblock(fd, true); err != nil {
+	// Regular files and block devices are always "ready" as far as poll
+	// is concerned, and epoll refuses them: plain I/O (invariant 10).
+	pollable := kind != unix.S_IFREG && kind != unix.S_IFBLK
+	if pollable {
+		var err error
+		if s.nb, err = acquireNonblock(fd, &s.st); err != nil {
 			return fail(err)
 		}
-		s.restore = true
-	}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFREG, unix.S_IFBLK:
-		// Always ready as far as poll is concerned; epoll refuses them.
-	default:
 		s.reg, err = r.Register(fd)
-		if err == unix.EPERM {
-			err = nil // not pollable: plain I/O (invariant 10)
-		}
 		if err != nil {
-			s.restoreFlags()
-			return fail(err)
+			releaseNonblock(s.nb, fd, &s.st)
+			s.nb = nil
+			if err != unix.EPERM {
+				return fail(err)
+			}
+			pollable = false // a device without poll support
 		}
 	}
-	if st.Mode&unix.S_IFMT == unix.S_IFCHR {
+	if !pollable && openAddedNonblock {
+		// Plain I/O wants a blocking fd: a driver that honours
+		// O_NONBLOCK without supporting poll would hand back EAGAIN.
+		unix.SetNonblock(fd, false)
+	}
+	switch kind {
+	case unix.S_IFCHR:
 		s.ptyMaster = isPTYMaster(fd)
+	case unix.S_IFSOCK:
+		// As internal/poll: an empty datagram is not end of stream.
+		if typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err == nil &&
+			(typ == unix.SOCK_DGRAM || typ == unix.SOCK_RAW) {
+			s.zeroReadIsEOF = false
+		}
 	}
 	return s, nil
 }
@@ -187,13 +207,14 @@ func newStream(fd int, name, op string, opts []Option) (*Stream, error) {
 // FromFile makes a Stream from a duplicate of f's descriptor; f stays
 // open and the caller's, and f's own blocking mode is not disturbed (the
 // descriptor is reached through f.SyscallConn, never f.Fd). On Linux, for
-// ttys, FIFOs, pipes and character devices, FromFile reopens
-// /proc/self/fd/N to get a private open file description, so making it
-// non-blocking affects no other holder (a shell sharing stdin). Where the
-// kernel refuses that (sockets, anonymous inodes, permission), it dups
-// the descriptor, sets O_NONBLOCK on the shared description, and Close
-// clears it again. A regular file is always dup'ed, so the offset stays
-// shared with f.
+// FIFOs, pipes and terminals (not a pty master, whose reopen would make a
+// new pty), FromFile reopens /proc/self/fd/N to get a private open file
+// description, so making it non-blocking affects no other holder (a shell
+// sharing stdin). Everything else (sockets, eventfd, other character
+// devices, whose state may be per open; and any reopen the kernel
+// refuses) is dup'ed: O_NONBLOCK is then set on the shared description
+// and cleared again when the last Stream on it closes. A regular file is
+// always dup'ed, so its offset stays shared with f.
 //
 // Errors are *os.PathError with Op "fromfile".
 func FromFile(f *os.File, opts ...Option) (*Stream, error) {
@@ -243,7 +264,12 @@ func Pipe(opts ...Option) (r, w *Stream, err error) {
 }
 
 // Name returns the name the Stream was made with.
-func (s *Stream) Name() string { return s.name }
+func (s *Stream) Name() string {
+	if s == nil {
+		return ""
+	}
+	return s.name
+}
 
 // Read reads up to len(p) bytes into p, as ReadContext with
 // context.Background(): it blocks until data is available, the read
@@ -275,8 +301,13 @@ func (s *Stream) Write(p []byte) (int, error) {
 // os.ErrClosed, ErrNilContext or the errno; end of stream is io.EOF
 // itself. n is 0 whenever err is not nil. Concurrent ReadContext calls
 // are serialized; it may run alongside WriteContext and Close. It starts
-// no goroutine and allocates nothing.
+// no goroutine, and allocates nothing on success, whether it waited or
+// not (an error is allocated; so is a waiters' channel, once, after each
+// deadline change).
 func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
+	if s == nil {
+		return 0, os.ErrInvalid
+	}
 	if len(p) == 0 && ctx != nil {
 		if s.life.closed() {
 			return 0, s.pathErr("read", os.ErrClosed)
@@ -295,8 +326,10 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 		switch {
 		case err == nil && n > 0:
 			return n, nil
-		case err == nil:
+		case err == nil && s.zeroReadIsEOF:
 			return 0, io.EOF
+		case err == nil:
+			return 0, nil // an empty datagram
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN && s.reg != nil:
@@ -321,8 +354,12 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 // when the reader side is gone; SIGPIPE does not kill the program).
 // Concurrent WriteContext calls are serialized, so one call's bytes are
 // never interleaved with another's; it may run alongside ReadContext and
-// Close. It starts no goroutine and allocates nothing.
+// Close. It starts no goroutine, and allocates nothing on success, as
+// ReadContext.
 func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
+	if s == nil {
+		return 0, os.ErrInvalid
+	}
 	if err := s.lock(ctx, s.wlock, &s.wdl); err != nil {
 		return 0, s.pathErr("write", err)
 	}
@@ -369,6 +406,9 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 // *os.PathError wrapping os.ErrClosed; the error of close(2) itself is
 // returned as an *os.PathError with Op "close".
 func (s *Stream) Close() error {
+	if s == nil {
+		return os.ErrInvalid
+	}
 	if !s.life.markClosed() {
 		return s.pathErr("close", os.ErrClosed)
 	}
@@ -388,22 +428,19 @@ func (s *Stream) destroy() {
 	if s.reg != nil {
 		s.reg.Deregister()
 	}
-	s.restoreFlags()
+	releaseNonblock(s.nb, s.fd, &s.st)
 	if err := unix.Close(s.fd); err != nil {
 		s.closeErr = s.pathErr("close", err)
 	}
 	close(s.life.destroyed)
 }
 
-func (s *Stream) restoreFlags() {
-	if s.restore {
-		unix.SetNonblock(s.fd, false)
-	}
-}
-
 // SetDeadline sets the read and write deadlines, as SetReadDeadline and
 // SetWriteDeadline do.
 func (s *Stream) SetDeadline(t time.Time) error {
+	if s == nil {
+		return os.ErrInvalid
+	}
 	return s.setDeadline("SetDeadline", t, &s.rdl, &s.wdl)
 }
 
@@ -414,12 +451,18 @@ func (s *Stream) SetDeadline(t time.Time) error {
 // be read again. It never blocks. After Close it returns an error
 // wrapping os.ErrClosed.
 func (s *Stream) SetReadDeadline(t time.Time) error {
+	if s == nil {
+		return os.ErrInvalid
+	}
 	return s.setDeadline("SetReadDeadline", t, &s.rdl)
 }
 
 // SetWriteDeadline is SetReadDeadline for writes. A write that times out
 // may have written part of its buffer; it reports how much.
 func (s *Stream) SetWriteDeadline(t time.Time) error {
+	if s == nil {
+		return os.ErrInvalid
+	}
 	return s.setDeadline("SetWriteDeadline", t, &s.wdl)
 }
 
@@ -443,6 +486,9 @@ func (s *Stream) setDeadline(op string, t time.Time, ds ...*deadline) error {
 // that returns false ends the call with ErrNotPollable. After Close every
 // method returns an error wrapping os.ErrClosed.
 func (s *Stream) SyscallConn() (syscall.RawConn, error) {
+	if s == nil {
+		return nil, os.ErrInvalid
+	}
 	if s.life.closed() {
 		return nil, s.pathErr("SyscallConn", os.ErrClosed)
 	}

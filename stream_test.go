@@ -1099,3 +1099,161 @@ func TestStreamZeroAllocs(t *testing.T) {
 		})
 	}
 }
+
+// FromFile on a pty master must not reopen /dev/ptmx (that would make a
+// new pty): the Stream talks to the same slave as the file.
+func TestStreamFromFilePTYMasterIsSamePTY(t *testing.T) {
+	m, slave := mustPTY(t)
+	var ptn int
+	if err := control(m, func(fd int) error {
+		var err error
+		ptn, err = unix.IoctlGetInt(fd, unix.TIOCGPTN)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var dupFd int
+	control(m, func(fd int) error {
+		var err error
+		dupFd, err = unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		return err
+	})
+	f := os.NewFile(uintptr(dupFd), "ptmx-file")
+	defer f.Close()
+	s, err := fdstream.FromFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got int
+	control(s, func(fd int) error {
+		var err error
+		got, err = unix.IoctlGetInt(fd, unix.TIOCGPTN)
+		return err
+	})
+	if got != ptn {
+		t.Fatalf("FromFile(master of pty %d) is the master of pty %d", ptn, got)
+	}
+	slave.Write([]byte("same"))
+	if b := readN(t, s, 4); string(b) != "same" {
+		t.Fatalf("read %q", b)
+	}
+}
+
+// Two Streams on one shared, originally blocking description: the first
+// Close must not put the description back in blocking mode under the
+// second (whose read would then block out of reach of ctx and Close); the
+// last Close does.
+func TestStreamSharedDescriptionRestoredByLastClose(t *testing.T) {
+	watch := watchBlocks(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[1])
+	f := os.NewFile(uintptr(fds[0]), "shared-sock")
+	defer f.Close()
+	a, err := fdstream.FromFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := fdstream.FromFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fl, _ := unix.FcntlInt(uintptr(fds[0]), unix.F_GETFL, 0)
+	if fl&unix.O_NONBLOCK == 0 {
+		t.Fatal("the first Close made the description b still uses blocking")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := async(func() error {
+		_, err := b.ReadContext(ctx, make([]byte, 1))
+		return err
+	})
+	watch.await(t, b, 1)
+	cancel()
+	if err := recvErr(t, errc); !errors.Is(err, context.Canceled) {
+		t.Fatalf("b's read = %v, want context.Canceled", err)
+	}
+	b.Close()
+	fl, _ = unix.FcntlInt(uintptr(fds[0]), unix.F_GETFL, 0)
+	if fl&unix.O_NONBLOCK != 0 {
+		t.Fatal("the last Close left the description non-blocking")
+	}
+}
+
+// A datagram socket's empty datagram is 0, nil, not end of stream.
+func TestStreamEmptyDatagramIsNotEOF(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := fdstream.NewStream(fds[0], "dgram0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer unix.Close(fds[1])
+	unix.Write(fds[1], nil)
+	unix.Write(fds[1], []byte("d"))
+	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	defer cancel()
+	buf := make([]byte, 8)
+	if n, err := r.ReadContext(ctx, buf); n != 0 || err != nil {
+		t.Fatalf("empty datagram: %d, %v; want 0, nil", n, err)
+	}
+	if n, err := r.ReadContext(ctx, buf); n != 1 || err != nil || buf[0] != 'd' {
+		t.Fatalf("next datagram: %d %q, %v", n, buf[:n], err)
+	}
+}
+
+// Plain I/O runs on a blocking fd: Open's own O_NONBLOCK is cleared again
+// for a regular file.
+func TestStreamPlainIOIsBlocking(t *testing.T) {
+	s, err := fdstream.Open(filepath.Join(t.TempDir(), "f"), os.O_RDWR|os.O_CREATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	control(s, func(fd int) error {
+		if fl, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); fl&unix.O_NONBLOCK != 0 {
+			t.Error("regular file left O_NONBLOCK")
+		}
+		return nil
+	})
+}
+
+// A nil *Stream and a Reactor not made by New give errors, not panics.
+func TestStreamNilAndZeroValues(t *testing.T) {
+	var s *fdstream.Stream
+	if _, err := s.Read(make([]byte, 1)); err != os.ErrInvalid {
+		t.Errorf("nil Read = %v", err)
+	}
+	if _, err := s.Write([]byte("x")); err != os.ErrInvalid {
+		t.Errorf("nil Write = %v", err)
+	}
+	if err := s.Close(); err != os.ErrInvalid {
+		t.Errorf("nil Close = %v", err)
+	}
+	if err := s.SetDeadline(time.Now()); err != os.ErrInvalid {
+		t.Errorf("nil SetDeadline = %v", err)
+	}
+	if err := s.SetReadDeadline(time.Now()); err != os.ErrInvalid {
+		t.Errorf("nil SetReadDeadline = %v", err)
+	}
+	if err := s.SetWriteDeadline(time.Now()); err != os.ErrInvalid {
+		t.Errorf("nil SetWriteDeadline = %v", err)
+	}
+	if _, err := s.SyscallConn(); err != os.ErrInvalid {
+		t.Errorf("nil SyscallConn = %v", err)
+	}
+	if s.Name() != "" {
+		t.Errorf("nil Name = %q", s.Name())
+	}
+	if _, _, err := fdstream.Pipe(fdstream.WithReactor(&reactor.Reactor{})); err == nil {
+		t.Error("Pipe with a zero Reactor: no error")
+	}
+}

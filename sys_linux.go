@@ -1,10 +1,27 @@
 package fdstream
 
 import (
+	"os"
 	"strconv"
 
 	"golang.org/x/sys/unix"
 )
+
+// sameDescription reports whether fds a and b of this process share one
+// open file description (kcmp(2) KCMP_FILE). Where kcmp is unavailable
+// (kernels without CONFIG_CHECKPOINT_RESTORE, seccomp) it answers true:
+// the caller only asks about fds on the same inode that are both
+// non-blocking, and treating them as one description merely delays
+// clearing O_NONBLOCK until both are closed.
+func sameDescription(a, b int) bool {
+	const kcmpFile = 0
+	pid := uintptr(os.Getpid())
+	r, _, e := unix.Syscall6(unix.SYS_KCMP, pid, pid, kcmpFile, uintptr(a), uintptr(b), 0)
+	if e != 0 {
+		return true
+	}
+	return r == 0
+}
 
 // isPTYMaster reports whether fd is the master side of a pseudo-terminal:
 // only the master answers TIOCGPTN. Reads on a master whose slave side is
@@ -22,20 +39,21 @@ func pipe() (r, w int, err error) {
 	return p[0], p[1], nil
 }
 
-// privateDup returns a new descriptor for the file behind fd. For ttys,
-// FIFOs, pipes and character devices it reopens /proc/self/fd/N, which
-// gives a new open file description: its O_NONBLOCK is ours alone, and a
-// shell sharing the original (stdin) never sees it change. Where the
-// kernel refuses (sockets and anonymous inodes cannot be reopened; a
-// device may be busy or not ours to open), and for regular files, whose
-// offset must stay shared, it dups the descriptor instead.
+// privateDup returns a new descriptor for the file behind fd. For FIFOs,
+// pipes and terminals it reopens /proc/self/fd/N, which gives a new open
+// file description: its O_NONBLOCK is ours alone, and a shell sharing the
+// original (stdin) never sees it change. Everything else is dup'ed: a
+// regular file's offset must stay shared; reopening a pty master (ptmx)
+// would make a new pty, and other character devices (tun, fuse, evdev)
+// keep state per open; sockets and anonymous inodes cannot be reopened.
+// So is a reopen the kernel refuses (a device opened exclusively, a tty
+// not ours to open).
 func privateDup(fd int) (int, error) {
 	var st unix.Stat_t
 	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
 		return -1, err
 	}
-	switch st.Mode & unix.S_IFMT {
-	case unix.S_IFCHR, unix.S_IFIFO:
+	if reopenable(fd, &st) {
 		fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 		if err != nil {
 			return -1, err
@@ -56,4 +74,19 @@ func privateDup(fd int) (int, error) {
 		}
 	}
 	return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+}
+
+// reopenable reports whether reopening fd through /proc yields the same
+// object: FIFOs and pipes, and terminals other than a pty master.
+func reopenable(fd int, st *unix.Stat_t) bool {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return true
+	case unix.S_IFCHR:
+		if _, err := unix.IoctlGetTermios(fd, unix.TCGETS); err != nil {
+			return false // not a terminal
+		}
+		return !isPTYMaster(fd)
+	}
+	return false
 }

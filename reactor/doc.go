@@ -7,17 +7,19 @@
 //
 //	r, _ := reactor.New(reactor.Config{})
 //	reg, err := r.Register(fd) // fd in non-blocking mode
-//	...
+//	if err != nil {
+//		return err
+//	}
+//	defer reg.Deregister() // before fd is closed
 //	for {
 //		n, err := unix.Read(fd, buf)
 //		if err != unix.EAGAIN {
-//			...
+//			return n, err
 //		}
 //		if err := reg.Wait(ctx, reactor.Readable, nil); err != nil {
-//			return err // ctx.Err(), os.ErrClosed, ...
+//			return 0, err // ctx.Err(), os.ErrClosed, ...
 //		}
 //	}
-//	reg.Deregister()
 //
 // A Reactor is a set of shards; an fd belongs to shard fd % Shards. Each
 // shard runs one loop goroutine, only while it has registrations.

@@ -5,6 +5,7 @@ package reactor
 import (
 	"os"
 	"runtime"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -67,6 +68,13 @@ func newEpollPoller(sh *shard, park Park) (poller, error) {
 		return nil, err
 	}
 	p.file = os.NewFile(uintptr(epfd), "reactor-epoll")
+	// NewFile does not say whether the runtime poller took the fd; a
+	// deadline can only be set on one it did. If it did not, the loop
+	// could never park: block on a thread instead.
+	if err := p.file.SetReadDeadline(time.Time{}); err != nil {
+		p.file.Close()
+		return newEpollPoller(sh, ParkThread)
+	}
 	return p, nil
 }
 
@@ -111,7 +119,8 @@ func (p *epollPoller) run() {
 		// another (empty) epoll_wait.
 		return n == len(p.events)
 	}
-	// rc.Read returns an error only once shutdown closed the File.
+	// rc.Read returns an error only once shutdown closed the File (the
+	// File was checked to be on the runtime poller in newEpollPoller).
 	for rc.Read(harvest) == nil {
 	}
 }

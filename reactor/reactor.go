@@ -106,6 +106,7 @@ var (
 	// ErrFDSetSize is returned by Register on the select backend for an fd
 	// at or above FD_SETSIZE, which select(2) cannot watch.
 	ErrFDSetSize = fmt.Errorf("reactor: fd not below FD_SETSIZE (%d), which the select backend cannot watch; use the epoll backend", fdSetSize)
+	errZeroReactor = errors.New("reactor: Reactor not made by New")
 	// ErrNilContext is returned by Wait when ctx is nil.
 	ErrNilContext = errors.New("reactor: nil Context")
 )
@@ -217,6 +218,9 @@ func (r *Reactor) Stats() Stats {
 // shard's own epoll_create1, eventfd or pipe call when the loop could not
 // start (EMFILE when the process is out of descriptors).
 func (r *Reactor) Register(fd int) (*Registration, error) {
+	if r == nil || len(r.shards) == 0 {
+		return nil, errZeroReactor
+	}
 	if fd < 0 {
 		return nil, unix.EBADF
 	}
@@ -299,7 +303,10 @@ func (r *Registration) Evict() {
 // Deregister evicts r and removes its fd from the reactor; once it returns,
 // no event for this registration is delivered and the caller may close the
 // fd. The shard's loop stops, and its descriptors are released, when its
-// last registration is removed. A second call returns os.ErrClosed.
+// last registration is removed; on the select backend, when r's fd may be
+// in the sets of a select(2) running now, Deregister also waits for that
+// call to return, so that no syscall names the fd once it has returned. A
+// second call returns os.ErrClosed.
 func (r *Registration) Deregister() error {
 	r.Evict()
 	return r.sh.deregister(r)
