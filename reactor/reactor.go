@@ -105,7 +105,7 @@ var (
 	ErrUnsupported = errors.New("reactor: backend not supported on this platform")
 	// ErrFDSetSize is returned by Register on the select backend for an fd
 	// at or above FD_SETSIZE, which select(2) cannot watch.
-	ErrFDSetSize = fmt.Errorf("reactor: fd not below FD_SETSIZE (%d), which the select backend cannot watch; use the epoll backend", fdSetSize)
+	ErrFDSetSize   = fmt.Errorf("reactor: fd not below FD_SETSIZE (%d), which the select backend cannot watch; use the epoll backend", fdSetSize)
 	errZeroReactor = errors.New("reactor: Reactor not made by New")
 	// ErrNilContext is returned by Wait when ctx is nil.
 	ErrNilContext = errors.New("reactor: nil Context")
