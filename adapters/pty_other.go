@@ -1,0 +1,30 @@
+//go:build unix && !linux
+
+package adapters
+
+import (
+	"os"
+	"os/exec"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fdstream/fdstream"
+)
+
+// connIsTerminal reports whether fd is a terminal.
+func connIsTerminal(fd int) bool {
+	_, err := unix.IoctlGetTermios(fd, unix.TIOCGETA)
+	return err == nil
+}
+
+// OpenPTY is implemented on Linux only for now; elsewhere it returns an
+// *os.PathError wrapping unix.ENOTSUP.
+func OpenPTY(opts ...fdstream.Option) (master, slave *fdstream.Stream, err error) {
+	return nil, nil, &os.PathError{Op: "openpty", Path: "/dev/ptmx", Err: unix.ENOTSUP}
+}
+
+// StartPTY is implemented on Linux only for now; elsewhere it returns an
+// *os.PathError wrapping unix.ENOTSUP.
+func StartPTY(cmd *exec.Cmd, opts ...fdstream.Option) (*Conn, error) {
+	return nil, &os.PathError{Op: "openpty", Path: "/dev/ptmx", Err: unix.ENOTSUP}
+}
