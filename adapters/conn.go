@@ -97,6 +97,12 @@ func (a Addr) Network() string { return a.Net }
 // String returns the name.
 func (a Addr) String() string { return a.Name }
 
+// connIsTerminal reports whether fd is a terminal.
+func connIsTerminal(fd int) bool {
+	_, err := ttyGet(fd)
+	return err == nil
+}
+
 // kindOf classifies the file behind s for Addr.Net.
 func kindOf(s *fdstream.Stream) string {
 	kind := "fd"

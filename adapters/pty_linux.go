@@ -11,12 +11,6 @@ import (
 	"github.com/fdstream/fdstream"
 )
 
-// connIsTerminal reports whether fd is a terminal.
-func connIsTerminal(fd int) bool {
-	_, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	return err == nil
-}
-
 // OpenPTY opens a new pseudo-terminal pair from /dev/ptmx and returns both
 // sides as Streams, O_CLOEXEC and O_NOCTTY (opening them never makes the
 // pty the process's controlling terminal). The slave is reached through

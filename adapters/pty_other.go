@@ -11,12 +11,6 @@ import (
 	"github.com/fdstream/fdstream"
 )
 
-// connIsTerminal reports whether fd is a terminal.
-func connIsTerminal(fd int) bool {
-	_, err := unix.IoctlGetTermios(fd, unix.TIOCGETA)
-	return err == nil
-}
-
 // OpenPTY is implemented on Linux only for now; elsewhere it returns an
 // *os.PathError wrapping unix.ENOTSUP.
 func OpenPTY(opts ...fdstream.Option) (master, slave *fdstream.Stream, err error) {
