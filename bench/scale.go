@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// scaleResult is what a scale child reports.
+type scaleResult struct {
+	Pipes          int    `json:"pipes"`
+	Limit          string `json:"limit,omitempty"` // why there are fewer pipes than asked
+	GOMAXPROCS     int    `json:"gomaxprocs"`
+	Shards         int    `json:"shards,omitempty"`
+	ThreadsBase    int    `json:"threads_base"`
+	Threads        int    `json:"threads"` // with every reader blocked
+	GoroutinesBase int    `json:"goroutines_base"`
+	Goroutines     int    `json:"goroutines"`
+	RSSBaseKiB     int64  `json:"rss_base_kib"`
+	RSSKiB         int64  `json:"rss_kib"`
+	WakeNs         int64  `json:"wake_ns"` // first wake-up write to the last reader returning
+	Err            string `json:"err,omitempty"`
+}
+
+// scaleSummary is a contender's scale results over the rounds.
+type scaleSummary struct {
+	name                string
+	pipes               int
+	limit               string
+	gomaxprocs, shards  int
+	threads             int // the most seen with every reader blocked
+	threadsBase         int // the most seen before
+	goroutinesPerReader float64
+	rssPerReader        float64 // KiB, median
+	wakePerReader       float64 // ns, median
+	err                 string
+}
+
+// summarize takes the medians of per-reader figures over the rounds, and
+// the most threads seen.
+func summarize(name string, runs []scaleResult) scaleSummary {
+	s := scaleSummary{name: name, rssPerReader: math.NaN(), wakePerReader: math.NaN()}
+	var gs, rss, wake []float64
+	for _, r := range runs {
+		if r.Err != "" {
+			s.err = r.Err
+			return s
+		}
+		if r.Pipes == 0 {
+			continue
+		}
+		p := float64(r.Pipes)
+		s.pipes, s.limit, s.gomaxprocs, s.shards = r.Pipes, r.Limit, r.GOMAXPROCS, r.Shards
+		s.threads, s.threadsBase = max(s.threads, r.Threads), max(s.threadsBase, r.ThreadsBase)
+		gs = append(gs, float64(r.Goroutines-r.GoroutinesBase)/p)
+		rss = append(rss, float64(r.RSSKiB-r.RSSBaseKiB)/p)
+		wake = append(wake, float64(r.WakeNs)/p)
+	}
+	if len(gs) == 0 {
+		s.err = "no result"
+		return s
+	}
+	s.goroutinesPerReader, s.rssPerReader, s.wakePerReader = medianFloat(gs), medianFloat(rss), medianFloat(wake)
+	return s
+}
+
+// runScale runs each contender in a fresh child process with -pipes pipes
+// (or as many as it can make) and one blocked ReadContext on each,
+// -rounds times, the contenders taking turns.
+func runScale(w io.Writer, cfg config) []scaleSummary {
+	section(w, "4. Scale",
+		fmt.Sprintf("As many pipes as asked (%s) or as the contender can make, one reader blocked in ReadContext on each "+
+			"(one shared context.WithCancel ctx), each contender in a fresh child process, %d round-robin rounds. "+
+			"OS threads: /proc/self/task with every reader blocked (before any reader: in brackets), the most seen in any round. "+
+			"Goroutines and RSS (VmRSS) are deltas from before the readers started, per reader, median over rounds; "+
+			"the harness's own goroutine per reader is included. "+
+			"Wake: one byte written to each pipe in turn, from the first write to the last reader returning, per reader, median over rounds.",
+			fmtInt(int64(cfg.pipes)), cfg.rounds))
+	runs := make([][]scaleResult, len(cfg.contenders))
+	for round := 0; round < cfg.rounds; round++ {
+		for i, c := range cfg.contenders {
+			var r scaleResult
+			if err := runChild("scale", c.Name(), 90*time.Second, &r, fmt.Sprintf("-pipes=%d", cfg.pipes)); err != nil {
+				r.Err = err.Error()
+			}
+			runs[i] = append(runs[i], r)
+		}
+	}
+	res := make([]scaleSummary, len(cfg.contenders))
+	for i, c := range cfg.contenders {
+		res[i] = summarize(c.Name(), runs[i])
+	}
+	ref := scaleRef(res)
+	t := newTable("contender", "pipes", "OS threads", "goroutines/reader", "RSS/reader", "RSS × osfile",
+		"wake/reader", "wake × osfile", "note").leftAlign(8)
+	for _, r := range res {
+		if r.err != "" {
+			t.add(r.name, "–", "–", "–", "–", "–", "–", "–", "error: "+r.err)
+			continue
+		}
+		t.add(r.name, fmtInt(int64(r.pipes)),
+			fmt.Sprintf("%s (%d)", fmtInt(int64(r.threads)), r.threadsBase),
+			fmt.Sprintf("%.2f", r.goroutinesPerReader),
+			fmt.Sprintf("%.2f KiB", r.rssPerReader),
+			fmtRatio(ratio(r.rssPerReader, ref.rssPerReader)),
+			fmtDur(time.Duration(r.wakePerReader)),
+			fmtRatio(ratio(r.wakePerReader, ref.wakePerReader)),
+			r.limit)
+	}
+	t.print(w)
+	return res
+}
+
+func scaleRef(res []scaleSummary) scaleSummary {
+	for _, r := range res {
+		if r.name == referenceName && r.err == "" {
+			return r
+		}
+	}
+	return scaleSummary{err: "no " + referenceName, rssPerReader: math.NaN(), wakePerReader: math.NaN()}
+}
+
+// scaleChild runs in a fresh process: it makes up to n pipes, blocks a
+// reader on each, measures, and wakes them all.
+func scaleChild(c contender, n int) scaleResult {
+	// Some contenders hold a thread per blocked reader; the runtime's
+	// default limit of 10,000 threads would kill the process first.
+	debug.SetMaxThreads(n + 1000)
+	res := scaleResult{GOMAXPROCS: runtime.GOMAXPROCS(0)}
+	if s, ok := c.(sharded); ok {
+		res.Shards = s.Shards()
+	}
+	type pipe struct {
+		r     Reader
+		w     Writer
+		close func()
+	}
+	pipes := make([]pipe, 0, n)
+	defer func() {
+		for _, p := range pipes {
+			p.close()
+		}
+	}()
+	for len(pipes) < n {
+		r, w, cl, err := c.NewPipe()
+		if err != nil {
+			res.Limit = fmt.Sprintf("stopped at %s pipes: %v", fmtInt(int64(len(pipes))), err)
+			if errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE) {
+				// Leave descriptors for /proc reads and the runtime.
+				k := max(len(pipes)-16, 0)
+				for _, p := range pipes[k:] {
+					p.close()
+				}
+				pipes = pipes[:k]
+				res.Limit += fmt.Sprintf("; kept %s", fmtInt(int64(k)))
+			}
+			break
+		}
+		pipes = append(pipes, pipe{r, w, cl})
+	}
+	res.Pipes = len(pipes)
+	if res.Pipes == 0 {
+		res.Err = res.Limit
+		return res
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	settle(2*time.Second, true)
+	res.ThreadsBase, res.GoroutinesBase, res.RSSBaseKiB = threadCount(), runtime.NumGoroutine(), rssKiB()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var started, returned sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for _, p := range pipes {
+		started.Add(1)
+		returned.Add(1)
+		go func(r Reader) {
+			defer returned.Done()
+			buf := make([]byte, 1)
+			started.Done()
+			if _, err := r.ReadContext(ctx, buf); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}(p.r)
+	}
+	started.Wait()
+	settle(20*time.Second, true)
+	res.Threads, res.Goroutines, res.RSSKiB = threadCount(), runtime.NumGoroutine(), rssKiB()
+
+	one := []byte{1}
+	start := time.Now()
+	for _, p := range pipes {
+		if _, err := p.w.WriteContext(context.Background(), one); err != nil {
+			res.Err = "wake-up write: " + err.Error()
+			cancel()
+			return res
+		}
+	}
+	returned.Wait()
+	res.WakeNs = int64(time.Since(start))
+	if firstErr != nil {
+		res.Err = "blocked read: " + firstErr.Error()
+	}
+	return res
+}
+
+// scaleTargets records fdstream-epoll's scale targets: OS threads at most
+// GOMAXPROCS + shards + 4, RSS per blocked reader at most 1.0× and wake
+// time per reader at most 1.1× osfile's.
+func scaleTargets(res []scaleSummary) {
+	threads, rss, wake := math.NaN(), math.NaN(), math.NaN()
+	limit := "GOMAXPROCS + shards + 4"
+	ok := false
+	for _, r := range res {
+		if r.name != "fdstream-epoll" || r.err != "" {
+			continue
+		}
+		ref := scaleRef(res)
+		max := r.gomaxprocs + r.shards + 4
+		threads, ok = float64(r.threads), r.threads <= max
+		limit = fmt.Sprintf("≤ %d (GOMAXPROCS %d + shards %d + 4), at %s pipes", max, r.gomaxprocs, r.shards, fmtInt(int64(r.pipes)))
+		if ref.pipes == r.pipes { // otherwise not comparable
+			rss = ratio(r.rssPerReader, ref.rssPerReader)
+			wake = ratio(r.wakePerReader, ref.wakePerReader)
+		}
+	}
+	judge("fdstream-epoll OS threads at max pipes", threads, fmt.Sprint(threads), limit, ok)
+	judge("fdstream-epoll RSS per blocked reader", rss, fmtRatio(rss), "≤ 1.00×", rss <= 1)
+	judge("fdstream-epoll wake time per reader", wake, fmtRatio(wake), "≤ 1.10×", wake <= 1.1)
+}
