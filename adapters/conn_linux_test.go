@@ -44,27 +44,8 @@ func connTestRawPTY(t testing.TB) (master, slave *fdstream.Stream) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := slave.SyscallConn()
-	if err != nil {
+	if _, err := adapters.MakeRaw(slave); err != nil {
 		t.Fatal(err)
-	}
-	var terr error
-	rc.Control(func(fd uintptr) {
-		tio, err := unix.IoctlGetTermios(int(fd), unix.TCGETS)
-		if err != nil {
-			terr = err
-			return
-		}
-		tio.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-		tio.Oflag &^= unix.OPOST
-		tio.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-		tio.Cflag &^= unix.CSIZE | unix.PARENB
-		tio.Cflag |= unix.CS8
-		tio.Cc[unix.VMIN], tio.Cc[unix.VTIME] = 1, 0
-		terr = unix.IoctlSetTermios(int(fd), unix.TCSETS, tio)
-	})
-	if terr != nil {
-		t.Fatal(terr)
 	}
 	return master, slave
 }
