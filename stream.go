@@ -72,7 +72,10 @@ type Stream struct {
 	reg       *reactor.Registration // nil: plain I/O
 	st        unix.Stat_t
 	nb        *nbDesc // the description we made non-blocking, if we did
-	ptyMaster bool    // read's EIO after the slave hung up is EOF
+	// ptyEOF: s is one side of a pseudo-terminal, where a read's EIO
+	// means the other side is gone (a master after its slave closed, a
+	// slave after its master closed), which is end of stream.
+	ptyEOF bool
 	// zeroReadIsEOF is false for datagram sockets, where a zero-byte read
 	// is an empty datagram.
 	zeroReadIsEOF bool
@@ -193,7 +196,7 @@ func adopt(fd int, name, op string, opts []Option, openAddedNonblock bool) (*Str
 	}
 	switch kind {
 	case unix.S_IFCHR:
-		s.ptyMaster = isPTYMaster(fd)
+		s.ptyEOF = isPTY(fd, &s.st)
 	case unix.S_IFSOCK:
 		// As internal/poll: an empty datagram is not end of stream.
 		if typ, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TYPE); err == nil &&
@@ -336,7 +339,7 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 			if err = s.wait(ctx, reactor.Readable, &s.rdl); err == nil {
 				continue
 			}
-		case err == unix.EIO && s.ptyMaster:
+		case err == unix.EIO && s.ptyEOF:
 			return 0, io.EOF
 		}
 		return 0, s.pathErr("read", err)

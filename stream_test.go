@@ -1257,3 +1257,31 @@ func TestStreamNilAndZeroValues(t *testing.T) {
 		t.Error("Pipe with a zero Reactor: no error")
 	}
 }
+
+// A pty slave whose master closed reads io.EOF: the kernel answers EIO
+// or 0 depending on whether it has finished hanging the slave up, and
+// both are end of stream. Repeated so that both orders occur.
+func TestStreamPTYSlaveEOFWhenMasterGone(t *testing.T) {
+	watch := watchBlocks(t)
+	for i := 0; i < 50; i++ {
+		master, slave := mustPTY(t)
+		errc := async(func() error {
+			_, err := slave.Read(make([]byte, 8))
+			return err
+		})
+		if i%2 == 0 {
+			watch.await(t, slave, 1) // blocked first, then hung up
+		}
+		master.Close()
+		if err := recvErr(t, errc); err != io.EOF {
+			t.Fatalf("round %d: slave Read after master closed = %v, want io.EOF", i, err)
+		}
+		if _, err := slave.Read(make([]byte, 8)); err != io.EOF {
+			t.Fatalf("round %d: second slave Read = %v, want io.EOF", i, err)
+		}
+		slave.Close()
+		watch.mu.Lock()
+		delete(watch.waiting, slave)
+		watch.mu.Unlock()
+	}
+}

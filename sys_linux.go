@@ -23,6 +23,18 @@ func sameDescription(a, b int) bool {
 	return r == 0
 }
 
+// isPTY reports whether fd is either side of a pseudo-terminal: a master
+// answers TIOCGPTN; Unix98 pty slaves have majors 136 to 143
+// (Documentation/admin-guide/devices.txt). After the other side closes,
+// a master's read fails with EIO; a slave's read fails with EIO or
+// returns 0, depending on whether the kernel has finished hanging it up.
+func isPTY(fd int, st *unix.Stat_t) bool {
+	if maj := unix.Major(uint64(st.Rdev)); maj >= 136 && maj <= 143 {
+		return true
+	}
+	return isPTYMaster(fd)
+}
+
 // isPTYMaster reports whether fd is the master side of a pseudo-terminal:
 // only the master answers TIOCGPTN. Reads on a master whose slave side is
 // closed fail with EIO, which the Stream reports as io.EOF (creack/pty#21).

@@ -8,9 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// isPTYMaster is false outside Linux; there a pty master's EIO after the
-// slave hung up is returned as the errno.
-func isPTYMaster(fd int) bool { return false }
+// isPTY is false outside Linux; there a pty's EIO after the other side
+// hung up is returned as the errno.
+func isPTY(fd int, st *unix.Stat_t) bool { return false }
 
 func pipe() (r, w int, err error) {
 	var p [2]int
