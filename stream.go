@@ -67,11 +67,11 @@ func WithReactor(r *reactor.Reactor) Option {
 // with EPERM) does plain I/O, checking ctx and deadlines before each
 // syscall: such a call cannot be interrupted once its syscall has started.
 type Stream struct {
-	fd        int
-	name      string
-	reg       *reactor.Registration // nil: plain I/O
-	st        unix.Stat_t
-	nb        *nbDesc // the description we made non-blocking, if we did
+	fd   int
+	name string
+	reg  *reactor.Registration // nil: plain I/O
+	st   unix.Stat_t
+	nb   *nbDesc // the description we made non-blocking, if we did
 	// ptyEOF: s is one side of a pseudo-terminal, where a read's EIO
 	// means the other side is gone (a master after its slave closed, a
 	// slave after its master closed), which is end of stream.
