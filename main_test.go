@@ -67,6 +67,29 @@ func (w *blockWatch) await(t *testing.T, s *fdstream.Stream, n int) {
 	}
 }
 
+// awaitAny blocks until at least n calls, on any Stream, blocked since the
+// watch began: for a Stream the test cannot name (inside a Conn).
+func (w *blockWatch) awaitAny(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.After(hang)
+	for {
+		w.mu.Lock()
+		got := 0
+		for _, c := range w.waiting {
+			got += c
+		}
+		w.mu.Unlock()
+		if got >= n {
+			return
+		}
+		select {
+		case <-w.ch:
+		case <-deadline:
+			t.Fatalf("%d calls blocked, want %d", got, n)
+		}
+	}
+}
+
 func mustPipe(t testing.TB, opts ...fdstream.Option) (r, w *fdstream.Stream) {
 	t.Helper()
 	r, w, err := fdstream.Pipe(opts...)
