@@ -3,7 +3,9 @@ package fdstream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 )
 
 // ContextReader is the method set of a reader whose calls take a ctx, as
@@ -27,14 +29,16 @@ type ContextReadWriter interface {
 // NewReader returns an io.Reader whose Read calls r.ReadContext(ctx, p), so
 // that a Stream bound to ctx can feed bufio, encoding/json or io.Copy. Once
 // ctx is done every Read fails with an error wrapping ctx.Err(); nothing is
-// consumed by a Read that fails.
+// consumed by a Read that fails. If r is nil, every Read returns an error
+// wrapping os.ErrInvalid.
 func NewReader(ctx context.Context, r ContextReader) io.Reader {
 	return &ctxReader{ctx, r}
 }
 
 // NewWriter returns an io.Writer whose Write calls w.WriteContext(ctx, p):
 // it writes all of p, or returns the bytes that were written and an error
-// wrapping ctx.Err() (or the Stream's own error).
+// wrapping ctx.Err() (or the Stream's own error). If w is nil, every
+// Write returns an error wrapping os.ErrInvalid.
 func NewWriter(ctx context.Context, w ContextWriter) io.Writer {
 	return &ctxWriter{ctx, w}
 }
@@ -44,14 +48,24 @@ type ctxReader struct {
 	r   ContextReader
 }
 
-func (c *ctxReader) Read(p []byte) (int, error) { return c.r.ReadContext(c.ctx, p) }
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if c.r == nil {
+		return 0, errNilReader
+	}
+	return c.r.ReadContext(c.ctx, p)
+}
 
 type ctxWriter struct {
 	ctx context.Context
 	w   ContextWriter
 }
 
-func (c *ctxWriter) Write(p []byte) (int, error) { return c.w.WriteContext(c.ctx, p) }
+func (c *ctxWriter) Write(p []byte) (int, error) {
+	if c.w == nil {
+		return 0, errNilWriter
+	}
+	return c.w.WriteContext(c.ctx, p)
+}
 
 // Copy copies from src to dst until src reports io.EOF, an error occurs,
 // or ctx is done, and returns the number of bytes written to dst. A
@@ -63,10 +77,17 @@ func (c *ctxWriter) Write(p []byte) (int, error) { return c.w.WriteContext(c.ctx
 // blocks. The error is then the one the ctx-aware call returned (it
 // satisfies errors.Is(err, ctx.Err())), or ctx.Err() itself. Bytes Copy
 // has read but not yet written when ctx ends are not written. A nil ctx
-// returns ErrNilContext itself.
+// returns ErrNilContext itself; a nil dst or src an error wrapping
+// os.ErrInvalid.
 func Copy(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
 	if ctx == nil {
 		return 0, ErrNilContext
+	}
+	if src == nil {
+		return 0, errNilReader
+	}
+	if dst == nil {
+		return 0, errNilWriter
 	}
 	cr, _ := src.(ContextReader)
 	cw, _ := dst.(ContextWriter)
@@ -111,4 +132,8 @@ func Copy(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
 	}
 }
 
-var errInvalidWrite = errors.New("fdstream: invalid write result")
+var (
+	errInvalidWrite = errors.New("fdstream: invalid write result")
+	errNilReader    = fmt.Errorf("fdstream: nil reader: %w", os.ErrInvalid)
+	errNilWriter    = fmt.Errorf("fdstream: nil writer: %w", os.ErrInvalid)
+)

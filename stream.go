@@ -51,7 +51,8 @@ type options struct {
 	reactor *reactor.Reactor
 }
 
-// WithReactor makes the Stream wait through r instead of DefaultReactor.
+// WithReactor makes the Stream wait through r instead of DefaultReactor; a
+// nil r means DefaultReactor. (A nil Option is ignored.)
 func WithReactor(r *reactor.Reactor) Option {
 	return func(o *options) { o.reactor = r }
 }
@@ -66,6 +67,9 @@ func WithReactor(r *reactor.Reactor) Option {
 // One whose fd cannot (regular files, block devices: epoll refuses them
 // with EPERM) does plain I/O, checking ctx and deadlines before each
 // syscall: such a call cannot be interrupted once its syscall has started.
+//
+// Streams are made by Open, NewStream, FromFile and Pipe. The methods of a
+// nil *Stream, or of a zero Stream, return os.ErrInvalid (Name returns "").
 type Stream struct {
 	fd   int
 	name string
@@ -141,7 +145,9 @@ func newStream(fd int, name, op string, opts []Option) (*Stream, error) {
 func adopt(fd int, name, op string, opts []Option, openAddedNonblock bool) (*Stream, error) {
 	var o options
 	for _, opt := range opts {
-		opt(&o)
+		if opt != nil {
+			opt(&o)
+		}
 	}
 	fail := func(err error) (*Stream, error) {
 		return nil, &os.PathError{Op: op, Path: name, Err: err}
@@ -219,7 +225,8 @@ func adopt(fd int, name, op string, opts []Option, openAddedNonblock bool) (*Str
 // and cleared again when the last Stream on it closes. A regular file is
 // always dup'ed, so its offset stays shared with f.
 //
-// Errors are *os.PathError with Op "fromfile".
+// Errors are *os.PathError with Op "fromfile": os.ErrInvalid for a nil
+// f, os.ErrClosed for a closed one, and NewStream's errors.
 func FromFile(f *os.File, opts ...Option) (*Stream, error) {
 	if f == nil {
 		return nil, &os.PathError{Op: "fromfile", Path: "", Err: os.ErrInvalid}
@@ -232,7 +239,8 @@ func FromFile(f *os.File, opts ...Option) (*Stream, error) {
 	nfd := -1
 	var derr error
 	if err := rc.Control(func(fd uintptr) { nfd, derr = privateDup(int(fd)) }); err != nil {
-		return nil, &os.PathError{Op: "fromfile", Path: name, Err: err}
+		// Control fails only when f is closed.
+		return nil, &os.PathError{Op: "fromfile", Path: name, Err: os.ErrClosed}
 	}
 	if derr != nil {
 		return nil, &os.PathError{Op: "fromfile", Path: name, Err: derr}
@@ -308,7 +316,7 @@ func (s *Stream) Write(p []byte) (int, error) {
 // not (an error is allocated; so is a waiters' channel, once, after each
 // deadline change).
 func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
-	if s == nil {
+	if !s.valid() {
 		return 0, os.ErrInvalid
 	}
 	if len(p) == 0 && ctx != nil {
@@ -360,7 +368,7 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 // Close. It starts no goroutine, and allocates nothing on success, as
 // ReadContext.
 func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
-	if s == nil {
+	if !s.valid() {
 		return 0, os.ErrInvalid
 	}
 	if err := s.lock(ctx, s.wlock, &s.wdl); err != nil {
@@ -409,7 +417,7 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 // *os.PathError wrapping os.ErrClosed; the error of close(2) itself is
 // returned as an *os.PathError with Op "close".
 func (s *Stream) Close() error {
-	if s == nil {
+	if !s.valid() {
 		return os.ErrInvalid
 	}
 	if !s.life.markClosed() {
@@ -441,7 +449,7 @@ func (s *Stream) destroy() {
 // SetDeadline sets the read and write deadlines, as SetReadDeadline and
 // SetWriteDeadline do.
 func (s *Stream) SetDeadline(t time.Time) error {
-	if s == nil {
+	if !s.valid() {
 		return os.ErrInvalid
 	}
 	return s.setDeadline("SetDeadline", t, &s.rdl, &s.wdl)
@@ -454,7 +462,7 @@ func (s *Stream) SetDeadline(t time.Time) error {
 // be read again. It never blocks. After Close it returns an error
 // wrapping os.ErrClosed.
 func (s *Stream) SetReadDeadline(t time.Time) error {
-	if s == nil {
+	if !s.valid() {
 		return os.ErrInvalid
 	}
 	return s.setDeadline("SetReadDeadline", t, &s.rdl)
@@ -463,7 +471,7 @@ func (s *Stream) SetReadDeadline(t time.Time) error {
 // SetWriteDeadline is SetReadDeadline for writes. A write that times out
 // may have written part of its buffer; it reports how much.
 func (s *Stream) SetWriteDeadline(t time.Time) error {
-	if s == nil {
+	if !s.valid() {
 		return os.ErrInvalid
 	}
 	return s.setDeadline("SetWriteDeadline", t, &s.wdl)
@@ -489,7 +497,7 @@ func (s *Stream) setDeadline(op string, t time.Time, ds ...*deadline) error {
 // that returns false ends the call with ErrNotPollable. After Close every
 // method returns an error wrapping os.ErrClosed.
 func (s *Stream) SyscallConn() (syscall.RawConn, error) {
-	if s == nil {
+	if !s.valid() {
 		return nil, os.ErrInvalid
 	}
 	if s.life.closed() {
@@ -630,6 +638,13 @@ func (s *Stream) wait(ctx context.Context, i reactor.Interest, d *deadline) erro
 		}
 		return err
 	}
+}
+
+// valid reports whether s was made by a constructor: a nil or zero
+// Stream has no fd (a zero one's fd field would be 0, stdin), and every
+// method but Name returns os.ErrInvalid.
+func (s *Stream) valid() bool {
+	return s != nil && s.life.closing != nil
 }
 
 func (s *Stream) pathErr(op string, err error) error {

@@ -629,70 +629,6 @@ func TestStreamErrors(t *testing.T) {
 	}
 }
 
-// Bad input: every constructor refuses it with a clear error and leaves
-// nothing behind.
-func TestStreamBadInput(t *testing.T) {
-	dir := t.TempDir()
-	// A closed fd: a number far above what the test process uses, so that
-	// nothing reopens it meanwhile.
-	closedFd, err := unix.FcntlInt(0, unix.F_DUPFD_CLOEXEC, 7000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unix.Close(closedFd)
-	dirFd, err := unix.Open(dir, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(dirFd)
-
-	tests := []struct {
-		name string
-		make func() (*fdstream.Stream, error)
-		op   string
-		is   error
-	}{
-		{"negative fd", func() (*fdstream.Stream, error) { return fdstream.NewStream(-1, "neg") }, "newstream", syscall.EBADF},
-		{"closed fd", func() (*fdstream.Stream, error) { return fdstream.NewStream(closedFd, "closed") }, "newstream", syscall.EBADF},
-		{"directory fd", func() (*fdstream.Stream, error) { return fdstream.NewStream(dirFd, dir) }, "newstream", syscall.EISDIR},
-		{"open directory", func() (*fdstream.Stream, error) { return fdstream.Open(dir, os.O_RDONLY) }, "open", syscall.EISDIR},
-		{"nonexistent path", func() (*fdstream.Stream, error) {
-			return fdstream.Open(filepath.Join(dir, "nope"), os.O_RDONLY)
-		}, "open", os.ErrNotExist},
-		{"nil file", func() (*fdstream.Stream, error) { return fdstream.FromFile(nil) }, "fromfile", os.ErrInvalid},
-		{"FIFO for writing, no reader", func() (*fdstream.Stream, error) {
-			p := filepath.Join(dir, "fifo")
-			if err := unix.Mkfifo(p, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			return fdstream.Open(p, os.O_WRONLY)
-		}, "open", syscall.ENXIO},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s, err := tt.make()
-			if err == nil {
-				s.Close()
-				t.Fatal("no error")
-			}
-			if s != nil {
-				t.Fatalf("non-nil Stream with error %v", err)
-			}
-			var pe *os.PathError
-			if !errors.As(err, &pe) || pe.Op != tt.op {
-				t.Fatalf("err = %#v, want *os.PathError with Op %q", err, tt.op)
-			}
-			if !errors.Is(err, tt.is) {
-				t.Fatalf("err = %v, want %v", err, tt.is)
-			}
-		})
-	}
-	// NewStream's failure leaves the fd open and the caller's.
-	if _, err := unix.FcntlInt(uintptr(dirFd), unix.F_GETFD, 0); err != nil {
-		t.Fatalf("NewStream closed the fd it refused: %v", err)
-	}
-}
-
 // Semantic 7: a regular file (which epoll refuses) works through plain
 // I/O, and a done ctx is still honoured before each syscall.
 func TestStreamRegularFile(t *testing.T) {
@@ -1224,38 +1160,6 @@ func TestStreamPlainIOIsBlocking(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-// A nil *Stream and a Reactor not made by New give errors, not panics.
-func TestStreamNilAndZeroValues(t *testing.T) {
-	var s *fdstream.Stream
-	if _, err := s.Read(make([]byte, 1)); err != os.ErrInvalid {
-		t.Errorf("nil Read = %v", err)
-	}
-	if _, err := s.Write([]byte("x")); err != os.ErrInvalid {
-		t.Errorf("nil Write = %v", err)
-	}
-	if err := s.Close(); err != os.ErrInvalid {
-		t.Errorf("nil Close = %v", err)
-	}
-	if err := s.SetDeadline(time.Now()); err != os.ErrInvalid {
-		t.Errorf("nil SetDeadline = %v", err)
-	}
-	if err := s.SetReadDeadline(time.Now()); err != os.ErrInvalid {
-		t.Errorf("nil SetReadDeadline = %v", err)
-	}
-	if err := s.SetWriteDeadline(time.Now()); err != os.ErrInvalid {
-		t.Errorf("nil SetWriteDeadline = %v", err)
-	}
-	if _, err := s.SyscallConn(); err != os.ErrInvalid {
-		t.Errorf("nil SyscallConn = %v", err)
-	}
-	if s.Name() != "" {
-		t.Errorf("nil Name = %q", s.Name())
-	}
-	if _, _, err := fdstream.Pipe(fdstream.WithReactor(&reactor.Reactor{})); err == nil {
-		t.Error("Pipe with a zero Reactor: no error")
-	}
 }
 
 // A pty slave whose master closed reads io.EOF: the kernel answers EIO

@@ -26,6 +26,11 @@ import (
 // whose Timeout() is true and which wraps os.ErrDeadlineExceeded; use
 // after Close wraps net.ErrClosed; a done ctx wraps ctx.Err(). End of
 // stream is io.EOF itself.
+//
+// Conns are made by NewConn, NewConnPair, Pipe, StartPTY and Stdio. The
+// methods of a nil *Conn return os.ErrInvalid (LocalAddr and RemoteAddr
+// nil), as a nil *os.File's do; a Conn made over a nil or zero Stream
+// returns *net.OpError wrapping os.ErrInvalid.
 type Conn struct {
 	r, w        *fdstream.Stream // equal for a single fd
 	laddr, radr Addr
@@ -152,6 +157,9 @@ func (c *Conn) Write(p []byte) (int, error) {
 // os.ErrDeadlineExceeded, net.ErrClosed (after Close or CloseRead) or the
 // errno as an *os.SyscallError; n is 0 whenever err is not nil.
 func (c *Conn) ReadContext(ctx context.Context, p []byte) (int, error) {
+	if c == nil {
+		return 0, os.ErrInvalid
+	}
 	n, err := c.r.ReadContext(ctx, p)
 	if err != nil && err != io.EOF {
 		err = c.opError("read", err)
@@ -166,6 +174,9 @@ func (c *Conn) ReadContext(ctx context.Context, p []byte) (int, error) {
 // os.ErrDeadlineExceeded, net.ErrClosed (after Close or CloseWrite) or the
 // errno (EPIPE when the peer is gone) as an *os.SyscallError.
 func (c *Conn) WriteContext(ctx context.Context, p []byte) (int, error) {
+	if c == nil {
+		return 0, os.ErrInvalid
+	}
 	n, err := c.w.WriteContext(ctx, p)
 	if err != nil {
 		err = c.opError("write", err)
@@ -201,6 +212,9 @@ func (c *Conn) opError(op string, err error) error {
 // block beyond that. A second Close returns an error wrapping
 // net.ErrClosed.
 func (c *Conn) Close() error {
+	if c == nil {
+		return os.ErrInvalid
+	}
 	first := false
 	c.closeOnce.Do(func() {
 		first = true
@@ -234,6 +248,9 @@ func (c *Conn) Close() error {
 // tty or device cannot be half-closed: that returns an error wrapping
 // unix.ENOTSUP and changes nothing.
 func (c *Conn) CloseWrite() error {
+	if c == nil {
+		return os.ErrInvalid
+	}
 	return c.closeHalf("closewrite", c.w, unix.SHUT_WR, &c.wDone)
 }
 
@@ -243,6 +260,9 @@ func (c *Conn) CloseWrite() error {
 // shutdown(SHUT_RD); a single tty or device returns an error wrapping
 // unix.ENOTSUP.
 func (c *Conn) CloseRead() error {
+	if c == nil {
+		return os.ErrInvalid
+	}
 	return c.closeHalf("closeread", c.r, unix.SHUT_RD, &c.rClosed)
 }
 
@@ -281,16 +301,29 @@ func (c *Conn) closeHalf(op string, s *fdstream.Stream, how int, done *bool) err
 
 // LocalAddr returns the address of the read side (the only side for a
 // single Stream).
-func (c *Conn) LocalAddr() net.Addr { return c.laddr }
+func (c *Conn) LocalAddr() net.Addr {
+	if c == nil {
+		return nil
+	}
+	return c.laddr
+}
 
 // RemoteAddr returns the address of the write side (the same as
 // LocalAddr for a single Stream; for Pipe, the other Conn's name).
-func (c *Conn) RemoteAddr() net.Addr { return c.radr }
+func (c *Conn) RemoteAddr() net.Addr {
+	if c == nil {
+		return nil
+	}
+	return c.radr
+}
 
 // SetDeadline sets the read and write deadlines, as net.Conn describes: a
 // pending or later call fails with a timeout once it passes; a zero t
 // means none. After Close it returns an error wrapping net.ErrClosed.
 func (c *Conn) SetDeadline(t time.Time) error {
+	if c == nil {
+		return os.ErrInvalid
+	}
 	if err := c.SetReadDeadline(t); err != nil {
 		return err
 	}
@@ -299,6 +332,9 @@ func (c *Conn) SetDeadline(t time.Time) error {
 
 // SetReadDeadline sets the deadline for pending and later reads.
 func (c *Conn) SetReadDeadline(t time.Time) error {
+	if c == nil {
+		return os.ErrInvalid
+	}
 	if err := c.r.SetReadDeadline(t); err != nil && !c.halfClosed(c.r) {
 		return c.opError("set", err)
 	}
@@ -307,6 +343,9 @@ func (c *Conn) SetReadDeadline(t time.Time) error {
 
 // SetWriteDeadline sets the deadline for pending and later writes.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
+	if c == nil {
+		return os.ErrInvalid
+	}
 	if err := c.w.SetWriteDeadline(t); err != nil && !c.halfClosed(c.w) {
 		return c.opError("set", err)
 	}
@@ -329,6 +368,9 @@ func (c *Conn) halfClosed(s *fdstream.Stream) bool {
 // Stream's. For a pair, its Read waits on and passes the read fd, its
 // Write the write fd, and Control calls f once for each, read fd first.
 func (c *Conn) SyscallConn() (syscall.RawConn, error) {
+	if c == nil {
+		return nil, os.ErrInvalid
+	}
 	rr, err := c.r.SyscallConn()
 	if err != nil {
 		return nil, c.opError("syscallconn", err)

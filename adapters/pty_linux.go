@@ -88,8 +88,12 @@ func openSlave(master *fdstream.Stream, extra int) (fd int, name string, err err
 // (and whatever it started on the terminal) is gone, a Read on the Conn
 // returns io.EOF. The caller still waits for cmd with cmd.Wait. On error
 // nothing stays open and the child is not running. Errors are
-// *os.PathError from opening the pty, or cmd.Start's.
+// *os.PathError from opening the pty (wrapping os.ErrInvalid for a nil
+// cmd), or cmd.Start's.
 func StartPTY(cmd *exec.Cmd, opts ...fdstream.Option) (*Conn, error) {
+	if cmd == nil {
+		return nil, &os.PathError{Op: "startpty", Path: "/dev/ptmx", Err: os.ErrInvalid}
+	}
 	master, err := fdstream.Open("/dev/ptmx", os.O_RDWR, opts...)
 	if err != nil {
 		return nil, err

@@ -106,7 +106,7 @@ var (
 	// ErrFDSetSize is returned by Register on the select backend for an fd
 	// at or above FD_SETSIZE, which select(2) cannot watch.
 	ErrFDSetSize   = fmt.Errorf("reactor: fd not below FD_SETSIZE (%d), which the select backend cannot watch; use the epoll backend", fdSetSize)
-	errZeroReactor = errors.New("reactor: Reactor not made by New")
+	errZeroReactor = fmt.Errorf("reactor: Reactor not made by New: %w", os.ErrInvalid)
 	// ErrNilContext is returned by Wait when ctx is nil.
 	ErrNilContext = errors.New("reactor: nil Context")
 )
@@ -216,7 +216,8 @@ func (r *Reactor) Stats() Stats {
 // unix.EPERM for fds epoll cannot watch (regular files, directories); on the
 // select backend ErrFDSetSize for fd >= FD_SETSIZE; the errno of the
 // shard's own epoll_create1, eventfd or pipe call when the loop could not
-// start (EMFILE when the process is out of descriptors).
+// start (EMFILE when the process is out of descriptors); an error wrapping
+// os.ErrInvalid for a nil or zero Reactor.
 func (r *Reactor) Register(fd int) (*Registration, error) {
 	if r == nil || len(r.shards) == 0 {
 		return nil, errZeroReactor
