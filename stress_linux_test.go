@@ -44,6 +44,12 @@ type stressStats struct {
 	deadlineSets                             atomic.Int64
 }
 
+// covered reports whether the run took every path it is meant to: EOF,
+// Close during calls, ctx cancellation and deadline expiry.
+func (s *stressStats) covered() bool {
+	return s.eofs.Load() > 0 && s.closedInFlight.Load() > 0 && s.cancels.Load() > 0 && s.timeouts.Load() > 0
+}
+
 func (s *stressStats) String() string {
 	return fmt.Sprintf("channels %d, ops %d (ctx cancels %d, deadline timeouts %d, ErrClosed %d (of which in flight at the Close %d), EPIPE/EIO %d, zero-length reads %d, Control calls %d, deadline changes %d), Close calls %d, EOFs %d, bytes written %d, read %d",
 		s.channels.Load(), s.ops.Load(), s.cancels.Load(), s.timeouts.Load(), s.closedErrs.Load(), s.closedInFlight.Load(), s.brokenErr.Load(),
@@ -513,7 +519,10 @@ func TestStress(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					for time.Now().Before(end) && !t.Failed() {
+					// Run for the time asked, and on until every
+					// path was taken at least once (a loaded machine
+					// may need longer), within the hang bound.
+					for (time.Now().Before(end) || !stats.covered()) && time.Now().Before(end.Add(hang)) && !t.Failed() {
 						id := int(next.Add(1))
 						rng := rand.New(rand.NewPCG(seed, uint64(id)))
 						kind := kinds[rng.IntN(len(kinds))]
@@ -540,7 +549,7 @@ func TestStress(t *testing.T) {
 				t.Errorf("%d loops left running", n)
 			}
 			t.Logf("%s: %v: %s", nr.name, time.Since(start).Round(time.Millisecond), &stats)
-			if stats.eofs.Load() == 0 || stats.closedErrs.Load() == 0 || stats.cancels.Load() == 0 || stats.timeouts.Load() == 0 || stats.closedInFlight.Load() == 0 {
+			if !stats.covered() {
 				t.Errorf("the run did not exercise every path: %s", &stats)
 			}
 		})
