@@ -41,23 +41,27 @@ type epollPoller struct {
 	done   chan struct{}
 }
 
+// newEpollPoller's errors are *os.SyscallError naming the call that
+// failed (EMFILE from epoll_create1 or eventfd when the process is out of
+// descriptors), so that the caller's error does not read as if its own
+// open had failed.
 func newEpollPoller(sh *shard, park Park) (poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
-		return nil, err
+		return nil, os.NewSyscallError("epoll_create1", err)
 	}
 	p := &epollPoller{sh: sh, epfd: epfd, park: park, evfd: -1, done: make(chan struct{})}
 	if park == ParkThread {
 		p.evfd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 		if err != nil {
 			unix.Close(epfd)
-			return nil, err
+			return nil, os.NewSyscallError("eventfd", err)
 		}
 		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1} // wakeIdx
 		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, p.evfd, &ev); err != nil {
 			unix.Close(p.evfd)
 			unix.Close(epfd)
-			return nil, err
+			return nil, os.NewSyscallError("epoll_ctl", err)
 		}
 		return p, nil
 	}
@@ -65,7 +69,7 @@ func newEpollPoller(sh *shard, park Park) (poller, error) {
 	// hands it to the runtime poller.
 	if err := unix.SetNonblock(epfd, true); err != nil {
 		unix.Close(epfd)
-		return nil, err
+		return nil, os.NewSyscallError("fcntl", err)
 	}
 	p.file = os.NewFile(uintptr(epfd), "reactor-epoll")
 	// NewFile does not say whether the runtime poller took the fd; a

@@ -214,9 +214,11 @@ func (r *Reactor) Stats() Stats {
 //
 // Errors: unix.EBADF for a negative or closed fd; on the epoll backend
 // unix.EPERM for fds epoll cannot watch (regular files, directories); on the
-// select backend ErrFDSetSize for fd >= FD_SETSIZE; the errno of the
-// shard's own epoll_create1, eventfd or pipe call when the loop could not
-// start (EMFILE when the process is out of descriptors); an error wrapping
+// select backend ErrFDSetSize for fd >= FD_SETSIZE; an *os.SyscallError
+// naming the shard's own epoll_create1, eventfd or pipe2 call when the
+// loop could not start (wrapping EMFILE when the process is out of
+// descriptors: the Reactor is unharmed and a later Register may succeed);
+// an error wrapping
 // os.ErrInvalid for a nil or zero Reactor.
 func (r *Reactor) Register(fd int) (*Registration, error) {
 	if r == nil || len(r.shards) == 0 {
