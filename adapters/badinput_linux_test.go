@@ -39,6 +39,22 @@ func TestBadInputConn(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// Half-closed, then closed: the half-close no longer excuses a
+	// deadline call.
+	gone, gonePeer, err := adapters.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gonePeer.Close()
+	if err := gone.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gone.CloseRead(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gone.Close(); err != nil {
+		t.Fatal(err)
+	}
 	var nilConn *adapters.Conn
 	overNil := adapters.NewConn(nil)
 	var nilCtx context.Context
@@ -84,6 +100,8 @@ func TestBadInputConn(t *testing.T) {
 		{"CloseRead after Close", a.CloseRead(), net.ErrClosed, "closeread"},
 		{"Close twice", a.Close(), net.ErrClosed, "close"},
 
+		{"SetWriteDeadline after CloseWrite and Close", gone.SetWriteDeadline(deadline), net.ErrClosed, "set"},
+		{"SetReadDeadline after CloseRead and Close", gone.SetReadDeadline(deadline), net.ErrClosed, "set"},
 		{"CloseWrite twice", half.CloseWrite(), net.ErrClosed, "closewrite"},
 		{"CloseRead twice", half.CloseRead(), net.ErrClosed, "closeread"},
 		{"Write after CloseWrite", callErr(half.Write(buf)), net.ErrClosed, "write"},

@@ -40,6 +40,7 @@ type Conn struct {
 
 	mu             sync.Mutex
 	rClosed, wDone bool // CloseRead / CloseWrite happened
+	closed         bool // Close happened
 }
 
 var (
@@ -219,6 +220,7 @@ func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		first = true
 		c.mu.Lock()
+		c.closed = true
 		// For a pair, CloseRead and CloseWrite closed their Stream; for
 		// a single Stream they only shut a direction down.
 		rDone, wDone := c.rClosed && c.r != c.w, c.wDone && c.r != c.w
@@ -353,12 +355,12 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 }
 
 // halfClosed reports whether s is a pair's side that CloseRead or
-// CloseWrite closed while the Conn is open: setting its deadline is then
-// harmless and not an error.
+// CloseWrite closed while the Conn is still open: setting its deadline is
+// then harmless and not an error. After Close it is net.ErrClosed.
 func (c *Conn) halfClosed(s *fdstream.Stream) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.r == c.w {
+	if c.r == c.w || c.closed {
 		return false
 	}
 	return (s == c.r && c.rClosed) || (s == c.w && c.wDone)
