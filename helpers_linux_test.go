@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -115,8 +116,9 @@ func mustPTY(t *testing.T, opts ...fdstream.Option) (master, slave *fdstream.Str
 	return master, slave
 }
 
-func control(s *fdstream.Stream, f func(fd int) error) error {
-	rc, err := s.SyscallConn()
+// control runs f on c's descriptor (a Stream's or an *os.File's).
+func control(c syscall.Conn, f func(fd int) error) error {
+	rc, err := c.SyscallConn()
 	if err != nil {
 		return err
 	}

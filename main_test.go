@@ -51,33 +51,29 @@ func watchBlocks(t *testing.T) *blockWatch {
 // began.
 func (w *blockWatch) await(t *testing.T, s *fdstream.Stream, n int) {
 	t.Helper()
-	deadline := time.After(hang)
-	for {
-		w.mu.Lock()
-		got := w.waiting[s]
-		w.mu.Unlock()
-		if got >= n {
-			return
-		}
-		select {
-		case <-w.ch:
-		case <-deadline:
-			t.Fatalf("%s: %d calls blocked, want %d", s.Name(), got, n)
-		}
-	}
+	w.awaitCount(t, n, s.Name(), func() int { return w.waiting[s] })
 }
 
 // awaitAny blocks until at least n calls, on any Stream, blocked since the
 // watch began: for a Stream the test cannot name (inside a Conn).
 func (w *blockWatch) awaitAny(t *testing.T, n int) {
 	t.Helper()
-	deadline := time.After(hang)
-	for {
-		w.mu.Lock()
+	w.awaitCount(t, n, "any Stream", func() int {
 		got := 0
 		for _, c := range w.waiting {
 			got += c
 		}
+		return got
+	})
+}
+
+// awaitCount waits until count (called with mu held) reaches n.
+func (w *blockWatch) awaitCount(t *testing.T, n int, what string, count func() int) {
+	t.Helper()
+	deadline := time.After(hang)
+	for {
+		w.mu.Lock()
+		got := count()
 		w.mu.Unlock()
 		if got >= n {
 			return
@@ -85,7 +81,7 @@ func (w *blockWatch) awaitAny(t *testing.T, n int) {
 		select {
 		case <-w.ch:
 		case <-deadline:
-			t.Fatalf("%d calls blocked, want %d", got, n)
+			t.Fatalf("%s: %d calls blocked, want %d", what, got, n)
 		}
 	}
 }

@@ -208,7 +208,7 @@ func TestDescriptorsAreCloseOnExec(t *testing.T) {
 	must(err)
 	keep(ptmx)
 	var ptn int
-	must(control2(ptmx, func(fd int) error {
+	must(control(ptmx, func(fd int) error {
 		if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
 			return err
 		}
@@ -413,19 +413,6 @@ func TestDescriptorsAreCloseOnExec(t *testing.T) {
 			t.Errorf("fd %d (%s, from %s) still open after everything was closed", f.fd, f.target, f.from)
 		}
 	}
-}
-
-// control2 runs f on f's descriptor through SyscallConn.
-func control2(file *os.File, f func(fd int) error) error {
-	rc, err := file.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
-		return err
-	}
-	return ferr
 }
 
 const nocttyHelper = "TestNoCTTYHelperProcess"
@@ -740,7 +727,7 @@ func TestStdioTTYSharedWithParent(t *testing.T) {
 	nonblocking := func() bool {
 		t.Helper()
 		var fl int
-		if err := control2(tty, func(fd int) error {
+		if err := control(tty, func(fd int) error {
 			var err error
 			fl, err = unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 			return err
