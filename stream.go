@@ -348,6 +348,16 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 				continue
 			}
 		case err == unix.EIO && s.ptyEOF:
+			// The other side is gone. The kernel can say so while
+			// that side's last output is still being flushed into
+			// our input (seen on Linux 6.18: a read gets EIO, the
+			// next one the missing bytes), so read once more before
+			// calling it the end.
+			var n int
+			err := ignoringEINTR(func() (err error) { n, err = unix.Read(s.fd, p); return err })
+			if err == nil && n > 0 {
+				return n, nil
+			}
 			return 0, io.EOF
 		}
 		return 0, s.pathErr("read", err)
