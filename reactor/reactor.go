@@ -218,8 +218,7 @@ func (r *Reactor) Stats() Stats {
 // naming the shard's own epoll_create1, eventfd or pipe2 call when the
 // loop could not start (wrapping EMFILE when the process is out of
 // descriptors: the Reactor is unharmed and a later Register may succeed);
-// an error wrapping
-// os.ErrInvalid for a nil or zero Reactor.
+// an error wrapping os.ErrInvalid for a nil or zero Reactor.
 func (r *Reactor) Register(fd int) (*Registration, error) {
 	if r == nil || len(r.shards) == 0 {
 		return nil, errZeroReactor
