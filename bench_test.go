@@ -77,6 +77,7 @@ var contenders = []struct {
 	mk   pipeMaker
 }{
 	{"os.File", osPipe},
+	{"runtime", streamPipe(reactor.Config{Backend: reactor.Runtime})},
 	{"epoll-runtime", streamPipe(reactor.Config{Backend: reactor.Epoll, Park: reactor.ParkRuntime})},
 	{"epoll-thread", streamPipe(reactor.Config{Backend: reactor.Epoll, Park: reactor.ParkThread})},
 	{"select", streamPipe(reactor.Config{Backend: reactor.Select})},

@@ -650,7 +650,8 @@ func (m *fzStreamModel) blockedRead(x, arg byte) {
 				m.failf("SetReadDeadline while blocked = %v", err)
 			}
 			m.rdl = k
-			m.watch.await(m.t, m.r, before+2) // woke, re-read the deadline, blocked again
+			// No wait for a second block: on the runtime poller the
+			// runtime re-arms its timer without waking the call.
 		}
 		if m.wdl == fzDlPast || m.wdl == fzDlSoon {
 			m.setDeadline(m.w, "SetWriteDeadline", 0, false, true) // none

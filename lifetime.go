@@ -1,6 +1,19 @@
 package fdstream
 
-import "sync/atomic"
+import (
+	"context"
+	"errors"
+	"os"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/fdstream/fdstream/reactor"
+)
+
+// This file is the whole close/in-flight protocol, as internal/poll's
+// fd_mutex.go holds it: the reference count with its closed bit, the
+// per-direction locks, and destroy.
 
 // lifetime is the Stream's close/in-flight primitive, in the spirit of
 // internal/poll's fdMutex: a closed bit and a reference count in one word.
@@ -8,7 +21,8 @@ import "sync/atomic"
 // holds a reference while it may touch the fd; Close sets the closed bit,
 // wakes every waiter, and the goroutine that drops the last reference
 // deregisters and closes the fd. So an fd number is never closed under a
-// running syscall, and never reused under one either (invariant 6).
+// running syscall, and never reused under one either (DESIGN.md
+// invariant 7).
 type lifetime struct {
 	state     atomic.Uint64
 	closing   chan struct{} // closed when Close starts: wakes lock waiters
@@ -57,3 +71,138 @@ func (l *lifetime) markClosed() bool {
 }
 
 func (l *lifetime) closed() bool { return l.state.Load()&closedBit != 0 }
+
+// testHookBlock, set only by tests, is called each time a call is about to
+// block: waiting for readiness (i is the direction) or queued behind
+// another call (i is 0). Tests use it to act once a call is blocked
+// instead of sleeping and hoping.
+var testHookBlock atomic.Pointer[func(s *Stream, i reactor.Interest)]
+
+// lock takes a reference and the direction's semaphore, giving up when ctx
+// is done, the deadline passes, or s is closed.
+func (s *Stream) lock(ctx context.Context, sem chan struct{}, d *deadline) error {
+	if ctx == nil {
+		return ErrNilContext
+	}
+	if !s.life.incref() {
+		return os.ErrClosed
+	}
+	if err := s.checkEntry(ctx, d); err != nil {
+		s.decref()
+		return err
+	}
+	select {
+	case sem <- struct{}{}:
+	default:
+		if err := s.lockSlow(ctx, sem, d); err != nil {
+			s.decref()
+			return err
+		}
+	}
+	if s.life.closed() {
+		s.unlock(sem)
+		return os.ErrClosed
+	}
+	return nil
+}
+
+func (s *Stream) lockSlow(ctx context.Context, sem chan struct{}, d *deadline) error {
+	if h := testHookBlock.Load(); h != nil {
+		(*h)(s, 0) // queued behind another call
+	}
+	for {
+		select {
+		case sem <- struct{}{}:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-d.wait():
+			if d.passed.Load() {
+				return os.ErrDeadlineExceeded
+			}
+		case <-s.life.closing:
+			return os.ErrClosed
+		}
+	}
+}
+
+func (s *Stream) unlock(sem chan struct{}) {
+	<-sem
+	s.decref()
+}
+
+func (s *Stream) decref() {
+	if s.life.decref() {
+		s.destroy()
+	}
+}
+
+// checkEntry fails a call whose ctx is done or whose deadline passed
+// before it does any I/O. It asks ctx.Err(), not ctx.Done(): a
+// cancelCtx makes its Done channel lazily, and a call that does not wait
+// must not pay for it.
+func (s *Stream) checkEntry(ctx context.Context, d *deadline) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if d.passed.Load() {
+		return os.ErrDeadlineExceeded
+	}
+	return nil
+}
+
+// Close closes the Stream. It wakes every blocked call on s, which return
+// errors for which errors.Is(err, os.ErrClosed) holds, waits until no
+// syscall on the fd is in flight, removes the fd from its poller,
+// restores O_NONBLOCK as it was when the Stream adopted it, and only then
+// closes the fd, so an fd number is never reused under a running call. It
+// is safe to call from any goroutine. A second Close returns an
+// *os.PathError wrapping os.ErrClosed; the error of close(2) itself is
+// returned as an *os.PathError with Op "close".
+func (s *Stream) Close() error {
+	if !s.valid() {
+		return os.ErrInvalid
+	}
+	if !s.life.markClosed() {
+		return s.pathErr("close", os.ErrClosed)
+	}
+	// Wake every parked call: on the runtime poller by a past deadline
+	// on the File, on a shard loop by evicting the registration; callers
+	// queued for a direction's lock see life.closing.
+	s.rdl.closeWake()
+	s.wdl.closeWake()
+	if s.reg != nil {
+		s.reg.Evict()
+	}
+	s.decref()
+	<-s.life.destroyed
+	return s.closeErr
+}
+
+// destroy runs once, in whichever goroutine drops the last reference after
+// Close started: no syscall on the fd is in flight, and none will start.
+func (s *Stream) destroy() {
+	s.rdl.stop()
+	s.wdl.stop()
+	if s.reg != nil {
+		s.reg.Deregister()
+	}
+	// O_NONBLOCK goes back before the fd is closed (invariant 11).
+	releaseNonblock(s.nb, s.fd, &s.st)
+	var err error
+	if s.file != nil {
+		// The File owns the fd: closing it takes the fd off the runtime
+		// poller, then closes it.
+		err = s.file.Close()
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+	} else {
+		err = unix.Close(s.fd)
+	}
+	if err != nil {
+		s.closeErr = s.pathErr("close", err)
+	}
+	close(s.life.destroyed)
+}

@@ -4,6 +4,9 @@ package fdstream
 
 import "github.com/fdstream/fdstream/reactor"
 
-// On Linux, Streams wait through the epoll reactor unless the program is
-// built with -tags noepoll.
-const defaultBackend = reactor.Epoll
+// On Linux, DefaultReactor is a reactor.Runtime reactor: every pollable fd
+// parks on the Go runtime poller (itself epoll), and the reactor's epoll
+// shard loops serve only what the runtime is not given: fds other code
+// registers through package reactor, and Streams made WithReactor of an
+// Epoll reactor. Build with -tags noepoll for the select loops instead.
+const defaultBackend = reactor.Runtime

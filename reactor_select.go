@@ -1,9 +1,10 @@
-//go:build !linux || noepoll
+//go:build noepoll
 
 package fdstream
 
 import "github.com/fdstream/fdstream/reactor"
 
-// Outside Linux, and on Linux with -tags noepoll, Streams wait through the
-// select reactor.
+// With -tags noepoll, DefaultReactor is a reactor.Select reactor: every
+// Stream waits in the library's own select loops, so that a test run built
+// this way covers them as the default run covers the runtime poller.
 const defaultBackend = reactor.Select

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,9 +33,13 @@ var (
 )
 
 // DefaultReactor returns the reactor Streams use unless WithReactor says
-// otherwise: epoll on Linux, select elsewhere or with -tags noepoll, with
-// one shard per GOMAXPROCS. It is made on first use and starts nothing
-// until a Stream registers.
+// otherwise. On Linux, and on other Unix systems, it is a reactor.Runtime
+// reactor: Streams park on the Go runtime's poller, and only the fds that
+// poller is not known to handle (FIFOs and terminals on darwin and the
+// BSDs) go to its shard loops (epoll on Linux, select elsewhere). Built
+// with -tags noepoll it is a reactor.Select reactor, so that every Stream
+// waits in the library's select loops. It is made on first use and starts
+// nothing until a Stream registers with a loop.
 func DefaultReactor() (*reactor.Reactor, error) {
 	defaultOnce.Do(func() {
 		defaultReactor, defaultErr = reactor.New(reactor.Config{Backend: defaultBackend})
@@ -52,7 +55,9 @@ type options struct {
 }
 
 // WithReactor makes the Stream wait through r instead of DefaultReactor; a
-// nil r means DefaultReactor. (A nil Option is ignored.)
+// nil r means DefaultReactor. (A nil Option is ignored.) A reactor.Runtime
+// r parks the Stream on the Go runtime poller where the platform's poller
+// takes its fd type; an Epoll or Select r forces r's shard loops.
 func WithReactor(r *reactor.Reactor) Option {
 	return func(o *options) { o.reactor = r }
 }
@@ -63,17 +68,23 @@ func WithReactor(r *reactor.Reactor) Option {
 // different goroutines.
 //
 // A Stream whose fd can be polled (ttys, ptys, pipes, FIFOs, sockets,
-// character devices, eventfd) never occupies an OS thread while it waits.
-// One whose fd cannot (regular files, block devices: epoll refuses them
-// with EPERM) does plain I/O, checking ctx and deadlines before each
-// syscall: such a call cannot be interrupted once its syscall has started.
+// character devices, eventfd) never occupies an OS thread while it waits:
+// it parks on the Go runtime poller, or in a reactor's shard loop (see
+// DefaultReactor). One whose fd cannot (regular files, block devices:
+// epoll refuses them with EPERM) does plain I/O, checking ctx and
+// deadlines before each syscall: such a call cannot be interrupted once
+// its syscall has started.
 //
 // Streams are made by Open, NewStream, FromFile and Pipe. The methods of a
 // nil *Stream, or of a zero Stream, return os.ErrInvalid (Name returns "").
 type Stream struct {
 	fd   int
 	name string
-	reg  *reactor.Registration // nil: plain I/O
+	// How the Stream waits: file and rc on the Go runtime poller, reg on
+	// a reactor's shard loop, neither for plain I/O.
+	file *os.File // owns fd when not nil; reached only through rc
+	rc   syscall.RawConn
+	reg  *reactor.Registration
 	st   unix.Stat_t
 	nb   *nbDesc // the description we made non-blocking, if we did
 	// ptyEOF: s is one side of a pseudo-terminal, where a read's EIO
@@ -92,6 +103,22 @@ type Stream struct {
 	rdl, wdl     deadline
 
 	closeErr error // set by destroy before life.destroyed is closed
+
+	// The runtime poller's callbacks and their state: made once, so that
+	// a call allocates nothing; rop is owned by the holder of rlock, wop
+	// by the holder of wlock.
+	readFn, writeFn func(fd uintptr) bool
+	rop, wop        op
+}
+
+// op is one ReadContext or WriteContext on the runtime poller, as its
+// RawConn callback sees it.
+type op struct {
+	ctx   context.Context
+	p     []byte
+	n     int
+	err   error // the syscall's error, or arm's
+	armed bool  // the callback armed the deadline for a park
 }
 
 // Open opens the named file (a tty, serial port, FIFO, character device,
@@ -185,14 +212,24 @@ func adopt(fd int, name, op string, opts []Option, openAddedNonblock bool) (*Str
 		if s.nb, err = acquireNonblock(fd, &s.st); err != nil {
 			return fail(err)
 		}
-		s.reg, err = r.Register(fd)
-		if err != nil {
-			releaseNonblock(s.nb, fd, &s.st)
-			s.nb = nil
-			if err != unix.EPERM {
-				return fail(err)
+		if r.Backend() == reactor.Runtime && runtimePollable(fd, &s.st) {
+			s.openRuntime()
+		}
+		if s.rc == nil {
+			// The shard loops: forced by r, or for an fd this platform's
+			// runtime poller is not known to handle.
+			if s.reg, err = r.Register(fd); err != nil {
+				releaseNonblock(s.nb, fd, &s.st)
+				s.nb = nil
+				if err != unix.EPERM && s.file == nil {
+					return fail(err)
+				}
+				// A device without poll support; or (not expected, as
+				// runtimePollable probed) one the runtime refused after
+				// its File took ownership of fd, which must then stay
+				// the Stream's: plain I/O either way.
+				pollable = false
 			}
-			pollable = false // a device without poll support
 		}
 	}
 	if !pollable && openAddedNonblock {
@@ -211,6 +248,24 @@ func adopt(fd int, name, op string, opts []Option, openAddedNonblock bool) (*Str
 		}
 	}
 	return s, nil
+}
+
+// openRuntime puts s's fd on the Go runtime poller through an *os.File,
+// which from now on owns the fd (its Close closes it). The File is reached
+// only through SyscallConn, never Fd(), which would make the fd blocking.
+// The runtime does not say whether its poller took the fd; only then can
+// a deadline be set, so that is the test. On success the Stream's
+// callbacks and deadline setters are made, once.
+func (s *Stream) openRuntime() {
+	s.file = os.NewFile(uintptr(s.fd), s.name)
+	if s.file.SetReadDeadline(time.Time{}) != nil {
+		return // not on the poller: the File only owns the fd
+	}
+	s.rc, _ = s.file.SyscallConn() // fails only on a closed File
+	s.readFn = s.runtimeRead
+	s.writeFn = s.runtimeWrite
+	s.rdl.setFile = s.file.SetReadDeadline
+	s.wdl.setFile = s.file.SetWriteDeadline
 }
 
 // FromFile makes a Stream from a duplicate of f's descriptor; f stays
@@ -333,7 +388,13 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 		p = p[:maxRW]
 	}
 	for {
-		n, err := unix.Read(s.fd, p)
+		var n int
+		var err error
+		if s.rc != nil {
+			n, err = s.readRuntime(ctx, p)
+		} else {
+			n, err = unix.Read(s.fd, p)
+		}
 		switch {
 		case err == nil && n > 0:
 			return n, nil
@@ -344,7 +405,7 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN && s.reg != nil:
-			if err = s.wait(ctx, reactor.Readable, &s.rdl); err == nil {
+			if err = s.waitLoop(ctx, reactor.Readable, &s.rdl); err == nil {
 				continue
 			}
 		case err == unix.EIO && s.ptyEOF:
@@ -385,6 +446,13 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 		return 0, s.pathErr("write", err)
 	}
 	defer s.unlock(s.wlock)
+	if s.rc != nil {
+		n, err := s.writeRuntime(ctx, p)
+		if err != nil {
+			return n, s.pathErr("write", err)
+		}
+		return n, nil
+	}
 	nn := 0
 	for nn < len(p) {
 		chunk := p[nn:]
@@ -409,7 +477,7 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN && s.reg != nil:
-			if err = s.wait(ctx, reactor.Writable, &s.wdl); err == nil {
+			if err = s.waitLoop(ctx, reactor.Writable, &s.wdl); err == nil {
 				continue
 			}
 		}
@@ -418,42 +486,102 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 	return nn, nil
 }
 
-// Close closes the Stream. It wakes every blocked call on s, which return
-// errors for which errors.Is(err, os.ErrClosed) holds, waits until no
-// syscall on the fd is in flight, removes the fd from the reactor,
-// restores O_NONBLOCK as it was when the Stream adopted it, and only then
-// closes the fd, so an fd number is never reused under a running call. It
-// is safe to call from any goroutine. A second Close returns an
-// *os.PathError wrapping os.ErrClosed; the error of close(2) itself is
-// returned as an *os.PathError with Op "close".
-func (s *Stream) Close() error {
-	if !s.valid() {
-		return os.ErrInvalid
+// readRuntime is one read on the Go runtime poller: RawConn.Read runs
+// runtimeRead, which tries the syscall and, on EAGAIN, arms the deadline
+// and parks. It returns the syscall's result (n, errno) or the reason the
+// park ended (ctx.Err(), os.ErrDeadlineExceeded, os.ErrClosed).
+func (s *Stream) readRuntime(ctx context.Context, p []byte) (int, error) {
+	o := &s.rop
+	o.ctx, o.p = ctx, p
+	for {
+		err := s.rc.Read(s.readFn)
+		if o.armed {
+			o.armed = false
+			s.rdl.disarm()
+		}
+		if err == nil {
+			break
+		}
+		if err = s.rdl.resolve(s, ctx, err); err != nil {
+			*o = op{}
+			return 0, err
+		}
 	}
-	if !s.life.markClosed() {
-		return s.pathErr("close", os.ErrClosed)
-	}
-	if s.reg != nil {
-		s.reg.Evict()
-	}
-	s.decref()
-	<-s.life.destroyed
-	return s.closeErr
+	n, err := o.n, o.err
+	*o = op{} // drop p and ctx: the Stream must not keep them alive
+	return n, err
 }
 
-// destroy runs once, in whichever goroutine drops the last reference after
-// Close started.
-func (s *Stream) destroy() {
-	s.rdl.stop()
-	s.wdl.stop()
-	if s.reg != nil {
-		s.reg.Deregister()
+// runtimeRead is the RawConn callback of readRuntime, made once per Stream
+// as s.readFn: a closure made per call would be an allocation per call.
+func (s *Stream) runtimeRead(fd uintptr) bool {
+	o := &s.rop
+	for {
+		n, err := unix.Read(int(fd), o.p)
+		switch err {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			o.armed = true
+			return !s.park(o.ctx, reactor.Readable, &s.rdl, &o.err)
+		}
+		o.n, o.err = n, err
+		return true
 	}
-	releaseNonblock(s.nb, s.fd, &s.st)
-	if err := unix.Close(s.fd); err != nil {
-		s.closeErr = s.pathErr("close", err)
+}
+
+// writeRuntime writes all of p on the Go runtime poller, as readRuntime
+// reads: n is exactly what reached the fd, whatever ended the call.
+func (s *Stream) writeRuntime(ctx context.Context, p []byte) (int, error) {
+	o := &s.wop
+	o.ctx, o.p = ctx, p
+	for {
+		err := s.rc.Write(s.writeFn)
+		if o.armed {
+			o.armed = false
+			s.wdl.disarm()
+		}
+		if err == nil {
+			break
+		}
+		if err = s.wdl.resolve(s, ctx, err); err != nil {
+			n := o.n
+			*o = op{}
+			return n, err
+		}
 	}
-	close(s.life.destroyed)
+	n, err := o.n, o.err
+	*o = op{}
+	return n, err
+}
+
+// runtimeWrite is the RawConn callback of writeRuntime, made once per
+// Stream as s.writeFn.
+func (s *Stream) runtimeWrite(fd uintptr) bool {
+	o := &s.wop
+	for o.n < len(o.p) {
+		chunk := o.p[o.n:]
+		if len(chunk) > maxRW {
+			chunk = chunk[:maxRW]
+		}
+		n, err := unix.Write(int(fd), chunk)
+		if n > 0 {
+			o.n += n
+		}
+		switch {
+		case err == nil && n == 0:
+			o.err = io.ErrUnexpectedEOF
+			return true
+		case err == nil, err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			o.armed = true
+			return !s.park(o.ctx, reactor.Writable, &s.wdl, &o.err)
+		}
+		o.err = err
+		return true
+	}
+	return true
 }
 
 // SetDeadline sets the read and write deadlines, as SetReadDeadline and
@@ -546,108 +674,49 @@ func (s *Stream) rawIO(op string, i reactor.Interest, f func(fd uintptr) bool) e
 		return s.pathErr(op, err)
 	}
 	defer s.unlock(sem)
+	if s.rc != nil {
+		var armErr error
+		armed := false
+		fn := func(fd uintptr) bool {
+			if f(fd) {
+				return true
+			}
+			armed = true
+			return !s.park(ctx, i, d, &armErr)
+		}
+		rawWait := s.rc.Read
+		if i == reactor.Writable {
+			rawWait = s.rc.Write
+		}
+		for {
+			err := rawWait(fn)
+			if armed {
+				armed = false
+				d.disarm()
+			}
+			if err == nil {
+				err = armErr
+			} else {
+				err = d.resolve(s, ctx, err)
+				if err == nil {
+					continue
+				}
+			}
+			if err != nil {
+				return s.pathErr(op, err)
+			}
+			return nil
+		}
+	}
 	for !f(uintptr(s.fd)) {
 		if s.reg == nil {
 			return s.pathErr(op, ErrNotPollable)
 		}
-		if err := s.wait(ctx, i, d); err != nil {
+		if err := s.waitLoop(ctx, i, d); err != nil {
 			return s.pathErr(op, err)
 		}
 	}
 	return nil
-}
-
-// testHookBlock, set only by tests, is called each time a call is about to
-// block: waiting for readiness (i is the direction) or queued behind
-// another call (i is 0). Tests use it to act once a call is blocked
-// instead of sleeping and hoping.
-var testHookBlock atomic.Pointer[func(s *Stream, i reactor.Interest)]
-
-// lock takes a reference and the direction's semaphore, giving up when ctx
-// is done, the deadline passes, or s is closed.
-func (s *Stream) lock(ctx context.Context, sem chan struct{}, d *deadline) error {
-	if ctx == nil {
-		return ErrNilContext
-	}
-	if !s.life.incref() {
-		return os.ErrClosed
-	}
-	if err := s.checkEntry(ctx, d); err != nil {
-		s.decref()
-		return err
-	}
-	select {
-	case sem <- struct{}{}:
-	default:
-		if err := s.lockSlow(ctx, sem, d); err != nil {
-			s.decref()
-			return err
-		}
-	}
-	if s.life.closed() {
-		s.unlock(sem)
-		return os.ErrClosed
-	}
-	return nil
-}
-
-func (s *Stream) lockSlow(ctx context.Context, sem chan struct{}, d *deadline) error {
-	if h := testHookBlock.Load(); h != nil {
-		(*h)(s, 0) // queued behind another call
-	}
-	for {
-		select {
-		case sem <- struct{}{}:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-d.wait():
-			if d.passed.Load() {
-				return os.ErrDeadlineExceeded
-			}
-		case <-s.life.closing:
-			return os.ErrClosed
-		}
-	}
-}
-
-func (s *Stream) unlock(sem chan struct{}) {
-	<-sem
-	s.decref()
-}
-
-func (s *Stream) decref() {
-	if s.life.decref() {
-		s.destroy()
-	}
-}
-
-// checkEntry fails a call whose ctx is done or whose deadline passed
-// before it does any I/O.
-func (s *Stream) checkEntry(ctx context.Context, d *deadline) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if d.passed.Load() {
-		return os.ErrDeadlineExceeded
-	}
-	return nil
-}
-
-// wait blocks until the fd may be ready for i. A deadline that changes
-// while it waits is re-read; one that passes ends the wait.
-func (s *Stream) wait(ctx context.Context, i reactor.Interest, d *deadline) error {
-	for {
-		expired := d.wait()
-		if h := testHookBlock.Load(); h != nil {
-			(*h)(s, i)
-		}
-		err := s.reg.Wait(ctx, i, expired)
-		if err == os.ErrDeadlineExceeded && !d.passed.Load() {
-			continue // the deadline was changed, not passed
-		}
-		return err
-	}
 }
 
 // valid reports whether s was made by a constructor: a nil or zero

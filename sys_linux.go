@@ -102,3 +102,26 @@ func reopenable(fd int, st *unix.Stat_t) bool {
 	}
 	return false
 }
+
+// runtimePollable reports whether the Go runtime's poller is known to take
+// fd: on Linux, every fd epoll takes. Pipes, FIFOs, sockets and terminals
+// always are; another character device is asked with a throwaway epoll
+// set (3 syscalls, once per Stream), because once its File owns the fd a
+// refusal cannot hand the fd back to NewStream's caller.
+func runtimePollable(fd int, st *unix.Stat_t) bool {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFIFO, unix.S_IFSOCK:
+		return true
+	case unix.S_IFCHR:
+		if _, err := unix.IoctlGetTermios(fd, unix.TCGETS); err == nil {
+			return true
+		}
+	}
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return false // the shard loops say why, if they fail too
+	}
+	defer unix.Close(ep)
+	ev := unix.EpollEvent{Events: unix.EPOLLIN}
+	return unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, fd, &ev) == nil
+}

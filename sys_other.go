@@ -47,3 +47,20 @@ func sameDescription(a, b int) bool { return true }
 func privateDup(fd int) (int, error) {
 	return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 }
+
+// runtimePollable reports whether the Go runtime's poller is known to take
+// fd. On darwin and the BSDs kqueue misses a FIFO's last writer closing
+// (golang/go#24164) and mishandles terminals (golang/go#22099): those go
+// to the shard loops. Everything else that is pollable goes to the
+// runtime.
+func runtimePollable(fd int, st *unix.Stat_t) bool {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return false
+	case unix.S_IFCHR:
+		if isTerminal(fd) {
+			return false
+		}
+	}
+	return true
+}

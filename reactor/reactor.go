@@ -25,6 +25,20 @@ const (
 	// calls select(2). Portable to every Unix, but limited to fds below
 	// FD_SETSIZE (1024).
 	Select
+	// Runtime marks a Reactor whose Streams park on the Go runtime's own
+	// poller: package fdstream gives each such Stream an *os.File over
+	// its fd, reached only through SyscallConn, and a wait parks in
+	// RawConn.Read or RawConn.Write, so the runtime wakes the waiting
+	// goroutine itself, with no hand-off through a loop.
+	//
+	// Register on a Runtime Reactor (the readiness API, for fds owned by
+	// other code, and the fds the runtime poller refuses) uses its shard
+	// loops, whose backend Config.Loops names. Putting a foreign fd on the
+	// runtime poller would take a dup of it (one more descriptor per
+	// registration, which halves how many fds fit under RLIMIT_NOFILE),
+	// and Wait's expired channel cannot be watched from a runtime park
+	// without a goroutine per wait.
+	Runtime
 )
 
 func (b Backend) String() string {
@@ -35,6 +49,8 @@ func (b Backend) String() string {
 		return "epoll"
 	case Select:
 		return "select"
+	case Runtime:
+		return "runtime"
 	}
 	return fmt.Sprintf("Backend(%d)", int(b))
 }
@@ -75,6 +91,11 @@ type Config struct {
 	Shards int
 	// Park is how an epoll shard waits; ignored by the select backend.
 	Park Park
+	// Loops is the backend of a Runtime Reactor's shard loops: Epoll or
+	// Select; DefaultBackend if zero (epoll on Linux unless built with
+	// -tags noepoll, select elsewhere). Ignored by other backends, whose
+	// loops are their own.
+	Loops Backend
 }
 
 // Interest is a set of readiness directions.
@@ -117,7 +138,8 @@ var (
 // has registrations, so a Reactor with no registrations holds no goroutine
 // and no file descriptor and needs no Close.
 type Reactor struct {
-	backend Backend
+	backend Backend // what New was asked for (never DefaultBackend)
+	loops   Backend // the shards' backend: Epoll or Select
 	park    Park
 	shards  []*shard
 }
@@ -129,14 +151,21 @@ func New(c Config) (*Reactor, error) {
 	if b == DefaultBackend {
 		b = defaultBackend
 	}
-	switch b {
+	loops := b
+	if b == Runtime {
+		loops = c.Loops
+		if loops == DefaultBackend {
+			loops = defaultBackend
+		}
+	}
+	switch loops {
 	case Epoll:
 		if !haveEpoll {
 			return nil, ErrUnsupported
 		}
 	case Select:
 	default:
-		return nil, fmt.Errorf("reactor: unknown backend %v", b)
+		return nil, fmt.Errorf("reactor: unknown backend %v", loops)
 	}
 	if c.Park != ParkRuntime && c.Park != ParkThread {
 		return nil, fmt.Errorf("reactor: unknown park mode %v", c.Park)
@@ -145,7 +174,7 @@ func New(c Config) (*Reactor, error) {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	r := &Reactor{backend: b, park: c.Park, shards: make([]*shard, n)}
+	r := &Reactor{backend: b, loops: loops, park: c.Park, shards: make([]*shard, n)}
 	for i := range r.shards {
 		r.shards[i] = &shard{r: r}
 	}
@@ -154,6 +183,11 @@ func New(c Config) (*Reactor, error) {
 
 // Backend reports the backend r uses (never DefaultBackend).
 func (r *Reactor) Backend() Backend { return r.backend }
+
+// LoopBackend reports the backend of r's shard loops, which serve
+// Register: Epoll or Select. For a Runtime Reactor it is Config.Loops;
+// otherwise it is Backend.
+func (r *Reactor) LoopBackend() Backend { return r.loops }
 
 // Park reports how r's epoll shards wait.
 func (r *Reactor) Park() Park { return r.park }

@@ -42,7 +42,7 @@ type slot struct {
 }
 
 func (sh *shard) newPoller() (poller, error) {
-	if sh.r.backend == Select {
+	if sh.r.loops == Select {
 		return newSelectPoller(sh)
 	}
 	return newEpollPoller(sh, sh.r.park)
@@ -129,7 +129,7 @@ func (sh *shard) deregister(r *Registration) error {
 // arm tells a level-triggered backend that r waits for i. Edge-triggered
 // epoll needs nothing: the fd was registered for both directions once.
 func (sh *shard) arm(r *Registration, i Interest) error {
-	if sh.r.backend != Select {
+	if sh.r.loops != Select {
 		return nil
 	}
 	sh.mu.Lock()
