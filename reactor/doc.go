@@ -30,35 +30,15 @@
 // compiled on Linux and can be chosen at run time with Config.Backend;
 // DefaultBackend is epoll on Linux unless built with -tags noepoll.
 //
-// # How an epoll shard waits: measured, not guessed
+// A Reactor made with Backend Runtime is what package fdstream uses by
+// default: its Streams park on the Go runtime's own poller and never reach
+// the shard loops, which serve Register (fds owned by other code, and fds
+// the runtime poller is not known to handle) with Config.Loops as their
+// backend.
 //
-// Two ways to run a shard were measured on the project's 2-core Linux
-// machine (Go 1.26, GOMAXPROCS=2), in one `go test -bench` run of the
-// root package against os.File on the Go runtime poller, ctx bridged with
-// context.AfterFunc (BenchmarkPingPong: 1-byte messages over two pipes,
-// cancellable ctx on every call; BenchmarkThroughput: 64 KiB writes
-// through one pipe):
-//
-//	                     ping-pong RTT   ratio    64 KiB MB/s   ratio   allocs/RTT
-//	os.File + AfterFunc     2970 ns      1.00       9066        1.00       12
-//	ParkRuntime             3913 ns      1.32       6486        0.72        0
-//	ParkThread             19233 ns      6.48       1628        0.18        0
-//	select                 12633 ns      4.25       1929        0.21        0
-//
-// ParkThread blocks the loop goroutine in epoll_wait(-1): the shard holds
-// an OS thread, and every wake-up crosses threads; worse, a goroutine the
-// loop wakes waits on the loop's P until sysmon retakes it from the
-// syscall (20 µs to 10 ms; before the loop yielded after each batch it
-// measured 39774 ns, and select 300329 ns). ParkRuntime parks the
-// shard's epoll fd (an epoll fd is itself pollable) on the Go runtime's
-// poller through an os.File's RawConn, and harvests with a zero-timeout
-// epoll_wait once the runtime reports it readable: wake-ups stay on the
-// scheduler's fast path, no thread is held, and no eventfd is needed
-// (closing the File stops the loop). ParkRuntime is the default.
-//
-// What ParkRuntime still pays over os.File is structural: one
-// epoll_wait harvest and one goroutine hand-off per wake-up (strace:
-// 2 epoll_pwait per wake against os.File's 1), the price of a wait that
-// is a select on channels (ctx, deadline, close) rather than a park on
-// the runtime's pollDesc, which only deadlines can interrupt.
+// An epoll shard's loop parks its own epoll fd on the Go runtime poller
+// (Park ParkRuntime, the default), so it holds no OS thread while it
+// waits; ParkThread blocks it in epoll_wait instead, kept for measurement.
+// The measurements behind these choices are in the repository's
+// DESIGN.md.
 package reactor
