@@ -1,6 +1,10 @@
 package fdstream
 
-import "github.com/fdstream/fdstream/reactor"
+import (
+	"time"
+
+	"github.com/fdstream/fdstream/reactor"
+)
 
 // SetTestHookBlock installs f as the hook called whenever a call is about
 // to block (i is the direction, or 0 when queued behind another call); nil
@@ -13,8 +17,32 @@ func SetTestHookBlock(f func(s *Stream, i reactor.Interest)) {
 	testHookBlock.Store(&f)
 }
 
-// Registered reports whether s waits through a reactor (false: plain I/O).
-func (s *Stream) Registered() bool { return s.reg != nil }
+// SetTestHookRefuseRuntime makes constructors treat every fd as one the
+// runtime poller does not take (true) or as usual (false).
+func SetTestHookRefuseRuntime(refuse bool) { testHookRefuseRuntime.Store(refuse) }
+
+// Registered reports whether s waits for readiness (false: plain I/O).
+func (s *Stream) Registered() bool { return s.reg != nil || s.rc != nil }
+
+// WaitsOn reports how s waits: "runtime" (the Go runtime poller), "loop"
+// (a reactor shard loop) or "plain" (plain I/O).
+func (s *Stream) WaitsOn() string {
+	switch {
+	case s.rc != nil:
+		return "runtime"
+	case s.reg != nil:
+		return "loop"
+	}
+	return "plain"
+}
+
+// ReadDeadline returns the read deadline the user set, as the Stream
+// holds it.
+func (s *Stream) ReadDeadline() time.Time {
+	s.rdl.mu.Lock()
+	defer s.rdl.mu.Unlock()
+	return s.rdl.when
+}
 
 // Fd exposes the descriptor to tests only.
 func (s *Stream) Fd() int { return s.fd }

@@ -72,14 +72,27 @@ func signalFlood(t *testing.T) (stop func() (sent, seen int64)) {
 					sent.Add(1)
 				}
 			}
+			// Pause after each round: at GOMAXPROCS=1 a flooder that
+			// never parks holds the only P half the time (Gosched alone
+			// puts it straight back on the run queue), and the test it
+			// floods cannot finish in the hang bound under -race. A
+			// round every few tens of microseconds still interrupts
+			// every wait many times over.
+			time.Sleep(20 * time.Microsecond)
 		}
 	}()
-	return func() (int64, int64) {
-		close(done)
-		wg.Wait()
-		signal.Stop(ch)
+	var once sync.Once
+	stop = func() (int64, int64) {
+		once.Do(func() {
+			close(done)
+			wg.Wait()
+			signal.Stop(ch)
+		})
 		return sent.Load(), seen.Load()
 	}
+	// A failing test still stops its flooders before the next test runs.
+	t.Cleanup(func() { stop() })
+	return stop
 }
 
 // Faults: EINTR. While every thread is flooded with signals, ping-pong
@@ -289,6 +302,14 @@ func TestStreamPTYChildKilled(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
+			waited := false
+			t.Cleanup(func() {
+				// A failure before the kill below leaves no sleeping child.
+				if !waited {
+					cmd.Process.Kill()
+					cmd.Wait()
+				}
+			})
 			ctx, cancel := context.WithTimeout(context.Background(), hang)
 			defer cancel()
 			buf := make([]byte, 64)
@@ -318,7 +339,9 @@ func TestStreamPTYChildKilled(t *testing.T) {
 			if err := recvErr(t, done); err != io.EOF {
 				t.Fatalf("blocked read after the child was killed: %v, want io.EOF", err)
 			}
-			if err := cmd.Wait(); err == nil {
+			err = cmd.Wait()
+			waited = true
+			if err == nil {
 				t.Fatal("the killed child exited cleanly")
 			}
 			// Writing to a pty nobody holds: either the kernel queues it

@@ -78,6 +78,11 @@ func (l *lifetime) closed() bool { return l.state.Load()&closedBit != 0 }
 // instead of sleeping and hoping.
 var testHookBlock atomic.Pointer[func(s *Stream, i reactor.Interest)]
 
+// testHookRefuseRuntime, set only by tests, makes constructors act as if
+// the runtime poller did not take the fd, as darwin's does not take a
+// FIFO: the Stream must fall back to its reactor's shard loops.
+var testHookRefuseRuntime atomic.Bool
+
 // lock takes a reference and the direction's semaphore, giving up when ctx
 // is done, the deadline passes, or s is closed.
 func (s *Stream) lock(ctx context.Context, sem chan struct{}, d *deadline) error {

@@ -47,6 +47,14 @@ func watchBlocks(t *testing.T) *blockWatch {
 	return w
 }
 
+// reset forgets every count, for a test that reuses the watch round after
+// round on new Streams.
+func (w *blockWatch) reset() {
+	w.mu.Lock()
+	w.waiting = map[*fdstream.Stream]int{}
+	w.mu.Unlock()
+}
+
 // await blocks until s has had at least n calls block since the watch
 // began.
 func (w *blockWatch) await(t *testing.T, s *fdstream.Stream, n int) {

@@ -212,7 +212,7 @@ func adopt(fd int, name, op string, opts []Option, openAddedNonblock bool) (*Str
 		if s.nb, err = acquireNonblock(fd, &s.st); err != nil {
 			return fail(err)
 		}
-		if r.Backend() == reactor.Runtime && runtimePollable(fd, &s.st) {
+		if r.Backend() == reactor.Runtime && !testHookRefuseRuntime.Load() && runtimePollable(fd, &s.st) {
 			s.openRuntime()
 		}
 		if s.rc == nil {
