@@ -26,7 +26,7 @@ import (
 // spurious error, no lost or repeated byte, and the user's deadline is
 // what the user set.
 func TestStreamLateAfterFuncNeverPoisons(t *testing.T) {
-	rounds := 3000
+	rounds := 2000
 	if testing.Short() {
 		rounds = 300
 	}
