@@ -210,8 +210,8 @@ var (
 // twice (that channel and its error). A reader without SetReadDeadline
 // gets a context.WithTimeout of the parent ctx for each wait instead: 4
 // allocations for a Read that finds data ready, 5 for one that waits (the
-// ctx's Done channel), 6 for one that times out. No goroutine is started,
-// whichever way it waits.
+// ctx's Done channel), 6 or 7 for one that times out. No goroutine is
+// started, whichever way it waits.
 //
 // A TimeoutReader is safe for concurrent use; its Reads are serialized.
 // The methods of a nil *TimeoutReader return os.ErrInvalid.

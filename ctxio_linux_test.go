@@ -32,7 +32,7 @@ func TestTimeoutReaderAllocs(t *testing.T) {
 		ready, waiting, timedOut float64
 	}{
 		{"Stream", func(s *fdstream.Stream) fdstream.ContextReader { return s }, 0, 1, 2},
-		{"ContextReaderOnly", func(s *fdstream.Stream) fdstream.ContextReader { return ctxOnly{s} }, 4, 5, 6},
+		{"ContextReaderOnly", func(s *fdstream.Stream) fdstream.ContextReader { return ctxOnly{s} }, 4, 5, 7},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ar, aw := mustPipe(t)
