@@ -211,7 +211,9 @@ var (
 // gets a context.WithTimeout of the parent ctx for each wait instead: 4
 // allocations for a Read that finds data ready, 5 for one that waits (the
 // ctx's Done channel), 6 or 7 for one that times out. No goroutine is
-// started, whichever way it waits.
+// started, whichever way it waits (for a parent ctx from package context:
+// context.WithTimeout starts one to watch a Context implemented
+// elsewhere).
 //
 // A TimeoutReader is safe for concurrent use; its Reads are serialized.
 // The methods of a nil *TimeoutReader return os.ErrInvalid.
