@@ -310,6 +310,9 @@ func TestTimeoutReaderParentContextEndsIt(t *testing.T) {
 			if !errors.Is(err, context.Canceled) || !errors.Is(err, ctx.Err()) {
 				t.Fatalf("Read when the parent is cancelled = %v, want context.Canceled", err)
 			}
+			if os.IsTimeout(err) || errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Errorf("a cancelled parent's error %v passes for a timeout", err)
+			}
 			if n, err := tr.Read(buf); n != 0 || !errors.Is(err, context.Canceled) {
 				t.Fatalf("Read after the parent's end = %d, %v; want context.Canceled again", n, err)
 			}
