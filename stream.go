@@ -310,7 +310,8 @@ func FromFile(f *os.File, opts ...Option) (*Stream, error) {
 
 // Pipe returns a connected pair of Streams over a kernel pipe: bytes
 // written to w can be read from r. Both ends are O_CLOEXEC and
-// non-blocking. Errors are *os.PathError with Op "pipe".
+// non-blocking, and named "|0" and "|1". Errors are *os.PathError with Op
+// "pipe". For two-way net.Conns, net.Pipe's shape, use adapters.Pipe.
 func Pipe(opts ...Option) (r, w *Stream, err error) {
 	rfd, wfd, err := pipe()
 	if err != nil {

@@ -4,7 +4,9 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -90,6 +92,12 @@ func openSlave(master *fdstream.Stream, extra int) (fd int, name string, err err
 // nothing stays open and the child is not running. Errors are
 // *os.PathError from opening the pty (wrapping os.ErrInvalid for a nil
 // cmd), or cmd.Start's.
+//
+// The Conn's LocalAddr is the master, "/dev/ptmx"; its RemoteAddr names
+// the child's side, the slave and the command, as in
+// `/dev/pts/3 (sh -c "read name")` (arguments quoted where needed, the
+// whole cut to about 40 bytes), so that an error reads
+// `read tty /dev/ptmx->/dev/pts/3 (sh -c "read name"): i/o timeout`.
 func StartPTY(cmd *exec.Cmd, opts ...fdstream.Option) (*Conn, error) {
 	if cmd == nil {
 		return nil, &os.PathError{Op: "startpty", Path: "/dev/ptmx", Err: os.ErrInvalid}
@@ -136,5 +144,44 @@ func StartPTY(cmd *exec.Cmd, opts ...fdstream.Option) (*Conn, error) {
 		master.Close()
 		return nil, err
 	}
-	return NewConn(master), nil
+	c := NewConn(master)
+	c.radr = Addr{Net: c.laddr.Net, Name: name + " (" + ptyCommandName(cmd) + ")"}
+	return c, nil
 }
+
+// ptyCommandName is cmd as a shell would show it, for StartPTY's
+// RemoteAddr: its arguments (the path when there are none), each quoted
+// unless it is plainly a word, cut after ptyCommandNameMax bytes.
+func ptyCommandName(cmd *exec.Cmd) string {
+	args := cmd.Args
+	if len(args) == 0 {
+		args = []string{cmd.Path}
+	}
+	var b strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%") == "" {
+			b.WriteString(a)
+		} else {
+			b.WriteString(strconv.Quote(a))
+		}
+		if b.Len() > ptyCommandNameMax {
+			break
+		}
+	}
+	name := b.String()
+	if len(name) <= ptyCommandNameMax {
+		return name
+	}
+	cut := ptyCommandNameMax
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + "..."
+}
+
+// ptyCommandNameMax keeps a long command line from burying the rest of an
+// error message.
+const ptyCommandNameMax = 40

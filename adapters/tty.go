@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -94,6 +95,24 @@ const (
 	ParitySpace
 )
 
+// String returns "none", "odd", "even", "mark" or "space", or "Parity(n)"
+// for a value that is none of those.
+func (p Parity) String() string {
+	switch p {
+	case ParityNone:
+		return "none"
+	case ParityOdd:
+		return "odd"
+	case ParityEven:
+		return "even"
+	case ParityMark:
+		return "mark"
+	case ParitySpace:
+		return "space"
+	}
+	return "Parity(" + strconv.Itoa(int(p)) + ")"
+}
+
 // StopBits is a serial line's number of stop bits.
 type StopBits int
 
@@ -101,6 +120,15 @@ const (
 	StopBits1 StopBits = 1 // one stop bit
 	StopBits2 StopBits = 2 // two stop bits (CSTOPB)
 )
+
+// String returns "1" or "2", or "StopBits(n)" for any other value (0
+// included, which SerialConfig reads as 1).
+func (b StopBits) String() string {
+	if b == StopBits1 || b == StopBits2 {
+		return strconv.Itoa(int(b))
+	}
+	return "StopBits(" + strconv.Itoa(int(b)) + ")"
+}
 
 // SerialConfig is a serial line's framing, speed and flow control.
 type SerialConfig struct {
@@ -115,6 +143,34 @@ type SerialConfig struct {
 	StopBits StopBits
 	// RTSCTS turns hardware flow control (CRTSCTS) on.
 	RTSCTS bool
+}
+
+// String returns c in the notation of serial terminals: the speed, then
+// data bits, parity letter (N, O, E, M or S) and stop bits, then "rtscts"
+// if RTS/CTS flow control is on, as in "115200 8N1 rtscts". Zero DataBits
+// and StopBits print as the 8 and 1 they stand for, a zero Baud as 0; an
+// unknown Parity or StopBits prints as "?".
+func (c SerialConfig) String() string {
+	data := c.DataBits
+	if data == 0 {
+		data = 8
+	}
+	parity := "?"
+	if c.Parity >= ParityNone && c.Parity <= ParitySpace {
+		parity = "NOEMS"[c.Parity : c.Parity+1]
+	}
+	stop := "?"
+	switch c.StopBits {
+	case 0, StopBits1:
+		stop = "1"
+	case StopBits2:
+		stop = "2"
+	}
+	s := strconv.Itoa(c.Baud) + " " + strconv.Itoa(data) + parity + stop
+	if c.RTSCTS {
+		s += " rtscts"
+	}
+	return s
 }
 
 // SetSerial configures s as a serial line, in one ioctl: raw mode as
@@ -265,6 +321,20 @@ const (
 	FlushOutput                      // written bytes not yet sent
 	FlushBoth                        // both
 )
+
+// String returns "input", "output" or "both", or "FlushMode(n)" for any
+// other value.
+func (m FlushMode) String() string {
+	switch m {
+	case FlushInput:
+		return "input"
+	case FlushOutput:
+		return "output"
+	case FlushBoth:
+		return "both"
+	}
+	return "FlushMode(" + strconv.Itoa(int(m)) + ")"
+}
 
 // Flush discards the bytes in s's input queue, output queue or both, as
 // tcflush(3) does. It does not block. Errors are *os.PathError with Op
