@@ -204,13 +204,16 @@ var (
 // context is made. The TimeoutReader owns r's read deadline while it is
 // used: a deadline you set on r is overwritten. Measured with
 // testing.AllocsPerRun (TestTimeoutReaderAllocs; Go 1.22 and 1.26,
-// Linux), a Read of a Stream that finds data ready allocates nothing, one
-// that waits for data allocates once (the Stream's waiters' channel, made
-// afresh after each deadline change), and one that times out at most
-// twice (that channel and its error). A reader without SetReadDeadline
+// Linux), a Read of a Stream that finds data ready allocates nothing; one
+// that waits for data allocates nothing on the runtime poller (the
+// default) and once on a shard loop (the Stream's waiters' channel, made
+// afresh after each deadline change); one that times out at most twice
+// (that channel and its error). A reader without SetReadDeadline
 // gets a context.WithTimeout of the parent ctx for each wait instead: 4
-// allocations for a Read that finds data ready, 5 for one that waits (the
-// ctx's Done channel), 6 or 7 for one that times out. No goroutine is
+// allocations for a Read that finds data ready, 5 for one that waits on a
+// reactor's shard loop (the ctx's Done channel) and 10 on the runtime
+// poller (the default: the Stream registers an AfterFunc for each new
+// ctx that waits), 6 or 7 for one that times out. No goroutine is
 // started, whichever way it waits (for a parent ctx from package context:
 // context.WithTimeout starts one to watch a Context implemented
 // elsewhere).
