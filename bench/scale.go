@@ -20,6 +20,7 @@ type scaleResult struct {
 	Limit          string `json:"limit,omitempty"` // why there are fewer pipes than asked
 	GOMAXPROCS     int    `json:"gomaxprocs"`
 	Shards         int    `json:"shards,omitempty"`
+	Loops          int    `json:"loops"` // shard loops running with every reader blocked
 	ThreadsBase    int    `json:"threads_base"`
 	Threads        int    `json:"threads"` // with every reader blocked
 	GoroutinesBase int    `json:"goroutines_base"`
@@ -36,6 +37,7 @@ type scaleSummary struct {
 	pipes               int
 	limit               string
 	gomaxprocs, shards  int
+	loops               int // the most shard loops seen running
 	threads             int // the most seen with every reader blocked
 	threadsBase         int // the most seen before
 	goroutinesPerReader float64
@@ -60,6 +62,7 @@ func summarize(name string, runs []scaleResult) scaleSummary {
 		p := float64(r.Pipes)
 		s.pipes, s.limit, s.gomaxprocs, s.shards = r.Pipes, r.Limit, r.GOMAXPROCS, r.Shards
 		s.threads, s.threadsBase = max(s.threads, r.Threads), max(s.threadsBase, r.ThreadsBase)
+		s.loops = max(s.loops, r.Loops)
 		gs = append(gs, float64(r.Goroutines-r.GoroutinesBase)/p)
 		rss = append(rss, float64(r.RSSKiB-r.RSSBaseKiB)/p)
 		wake = append(wake, float64(r.WakeNs)/p)
@@ -79,7 +82,8 @@ func runScale(w io.Writer, cfg config) []scaleSummary {
 	section(w, "4. Scale",
 		fmt.Sprintf("As many pipes as asked (%s) or as the contender can make, one reader blocked in ReadContext on each "+
 			"(one shared context.WithCancel ctx), each contender in a fresh child process, %d round-robin rounds. "+
-			"OS threads: /proc/self/task with every reader blocked (before any reader: in brackets), the most seen in any round. "+
+			"OS threads: /proc/self/task with every reader blocked (before any reader: in brackets), the most seen in any round; "+
+			"shard loops: the reactor's loops running then (– for contenders without a reactor). "+
 			"Goroutines and RSS (VmRSS) are deltas from before the readers started, per reader, median over rounds; "+
 			"the harness's own goroutine per reader is included. "+
 			"Wake: one byte written to each pipe in turn, from the first write to the last reader returning, per reader, median over rounds.",
@@ -99,15 +103,20 @@ func runScale(w io.Writer, cfg config) []scaleSummary {
 		res[i] = summarize(c.Name(), runs[i])
 	}
 	ref := scaleRef(res)
-	t := newTable("contender", "pipes", "OS threads", "goroutines/reader", "RSS/reader", "RSS × osfile",
-		"wake/reader", "wake × osfile", "note").leftAlign(8)
-	for _, r := range res {
+	t := newTable("contender", "pipes", "OS threads", "shard loops", "goroutines/reader", "RSS/reader", "RSS × osfile",
+		"wake/reader", "wake × osfile", "note").leftAlign(9)
+	for i, r := range res {
 		if r.err != "" {
-			t.add(r.name, "–", "–", "–", "–", "–", "–", "–", "error: "+r.err)
+			t.add(r.name, "–", "–", "–", "–", "–", "–", "–", "–", "error: "+r.err)
 			continue
+		}
+		loops := "–"
+		if _, ok := cfg.contenders[i].(loopCounter); ok {
+			loops = fmt.Sprint(r.loops)
 		}
 		t.add(r.name, fmtInt(int64(r.pipes)),
 			fmt.Sprintf("%s (%d)", fmtInt(int64(r.threads)), r.threadsBase),
+			loops,
 			fmt.Sprintf("%.2f", r.goroutinesPerReader),
 			fmt.Sprintf("%.2f KiB", r.rssPerReader),
 			fmtRatio(ratio(r.rssPerReader, ref.rssPerReader)),
@@ -200,6 +209,9 @@ func scaleChild(c contender, n int) scaleResult {
 	started.Wait()
 	settle(20*time.Second, true)
 	res.Threads, res.Goroutines, res.RSSKiB = threadCount(), runtime.NumGoroutine(), rssKiB()
+	if l, ok := c.(loopCounter); ok {
+		res.Loops = l.Loops()
+	}
 
 	one := []byte{1}
 	start := time.Now()
@@ -216,29 +228,4 @@ func scaleChild(c contender, n int) scaleResult {
 		res.Err = "blocked read: " + firstErr.Error()
 	}
 	return res
-}
-
-// scaleTargets records fdstream-epoll's scale targets: OS threads at most
-// GOMAXPROCS + shards + 4, RSS per blocked reader at most 1.0× and wake
-// time per reader at most 1.1× osfile's.
-func scaleTargets(res []scaleSummary) {
-	threads, rss, wake := math.NaN(), math.NaN(), math.NaN()
-	limit := "GOMAXPROCS + shards + 4"
-	ok := false
-	for _, r := range res {
-		if r.name != "fdstream-epoll" || r.err != "" {
-			continue
-		}
-		ref := scaleRef(res)
-		max := r.gomaxprocs + r.shards + 4
-		threads, ok = float64(r.threads), r.threads <= max
-		limit = fmt.Sprintf("≤ %d (GOMAXPROCS %d + shards %d + 4), at %s pipes", max, r.gomaxprocs, r.shards, fmtInt(int64(r.pipes)))
-		if ref.pipes == r.pipes { // otherwise not comparable
-			rss = ratio(r.rssPerReader, ref.rssPerReader)
-			wake = ratio(r.wakePerReader, ref.wakePerReader)
-		}
-	}
-	judge("fdstream-epoll OS threads at max pipes", threads, fmt.Sprint(threads), limit, ok)
-	judge("fdstream-epoll RSS per blocked reader", rss, fmtRatio(rss), "≤ 1.00×", rss <= 1)
-	judge("fdstream-epoll wake time per reader", wake, fmtRatio(wake), "≤ 1.10×", wake <= 1.1)
 }
