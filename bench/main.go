@@ -41,16 +41,17 @@ var measurements = []string{"pingpong", "throughput", "cancel", "scale", "allocs
 
 // config is what the flags ask for.
 type config struct {
-	only       map[string]bool
-	contenders []contender
-	modes      []ctxMode
-	rounds     int   // interleaved repetitions (ping-pong, cancellation, scale)
-	roundTrips int   // ping-pong round trips per contender per round
-	tputRounds int   // interleaved throughput rounds
-	mib        int64 // throughput MiB per contender per round
-	tries      int   // cancellations timed per contender
-	pipes      int   // pipes at scale
-	allocRuns  int   // operations averaged per allocation count
+	only        map[string]bool
+	contenders  []contender
+	modes       []ctxMode
+	rounds      int   // interleaved repetitions (ping-pong, cancellation)
+	scaleRounds int   // scale children per contender
+	roundTrips  int   // ping-pong round trips per contender per round
+	tputRounds  int   // interleaved throughput rounds
+	mib         int64 // throughput MiB per contender per round
+	tries       int   // cancellations timed per contender
+	pipes       int   // pipes at scale
+	allocRuns   int   // operations averaged per allocation count
 }
 
 func main() {
@@ -62,8 +63,9 @@ func main() {
 	only := fs.String("only", strings.Join(measurements, ","), "measurements to run, comma-separated: "+strings.Join(measurements, ","))
 	names := fs.String("contenders", "all", "contenders, comma-separated: "+strings.Join(allNames(), ",")+" (ratios need "+referenceName+")")
 	modes := fs.String("modes", "all", "ctx modes for ping-pong, throughput and allocations, comma-separated: "+modeFlags()+" (targets need all)")
-	rounds := fs.Int("rounds", 5, "interleaved rounds for ping-pong, cancellation and scale")
-	roundTrips := fs.Int("roundtrips", 20000, "ping-pong round trips per contender, mode and round")
+	rounds := fs.Int("rounds", 5, "interleaved rounds for ping-pong and cancellation")
+	roundTrips := fs.Int("roundtrips", 10000, "ping-pong round trips per contender, mode and round")
+	scaleRounds := fs.Int("scale-rounds", 3, "interleaved rounds for scale (a child process per contender and round)")
 	tputRounds := fs.Int("throughput-rounds", 15, "interleaved rounds for throughput")
 	mib := fs.Int64("mib", 32, "throughput MiB per contender, mode and round (64 KiB writes)")
 	tries := fs.Int("tries", 1000, "cancellations timed per contender, spread over the rounds")
@@ -81,15 +83,15 @@ func main() {
 	if *tiny {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		small := map[string]string{"rounds": "2", "roundtrips": "300", "throughput-rounds": "2", "mib": "4", "tries": "20", "pipes": "64", "allocruns": "100"}
+		small := map[string]string{"rounds": "2", "scale-rounds": "2", "roundtrips": "300", "throughput-rounds": "2", "mib": "4", "tries": "20", "pipes": "64", "allocruns": "100"}
 		for name, v := range small {
 			if !set[name] {
 				fs.Set(name, v)
 			}
 		}
 	}
-	cfg := config{rounds: *rounds, roundTrips: *roundTrips, tputRounds: *tputRounds, mib: *mib, tries: *tries, pipes: *pipes, allocRuns: *allocRuns}
-	if cfg.rounds < 1 || cfg.roundTrips < 1 || cfg.tputRounds < 1 || cfg.mib < 1 || cfg.tries < 1 || cfg.pipes < 1 || cfg.allocRuns < 1 {
+	cfg := config{rounds: *rounds, scaleRounds: *scaleRounds, roundTrips: *roundTrips, tputRounds: *tputRounds, mib: *mib, tries: *tries, pipes: *pipes, allocRuns: *allocRuns}
+	if cfg.rounds < 1 || cfg.scaleRounds < 1 || cfg.roundTrips < 1 || cfg.tputRounds < 1 || cfg.mib < 1 || cfg.tries < 1 || cfg.pipes < 1 || cfg.allocRuns < 1 {
 		fatalf("sizes must be at least 1")
 	}
 	if cfg.allocRuns+allocWarmUp > 60000 {

@@ -27,6 +27,10 @@ type scaleResult struct {
 	Goroutines     int    `json:"goroutines"`
 	RSSBaseKiB     int64  `json:"rss_base_kib"`
 	RSSKiB         int64  `json:"rss_kib"`
+	StackBase      uint64 `json:"stack_base"` // runtime.MemStats.StackInuse, bytes
+	Stack          uint64 `json:"stack"`
+	HeapBase       uint64 `json:"heap_base"` // runtime.MemStats.HeapInuse, bytes
+	Heap           uint64 `json:"heap"`
 	WakeNs         int64  `json:"wake_ns"` // first wake-up write to the last reader returning
 	Err            string `json:"err,omitempty"`
 }
@@ -42,6 +46,8 @@ type scaleSummary struct {
 	threadsBase         int // the most seen before
 	goroutinesPerReader float64
 	rssPerReader        float64 // KiB, median
+	stackPerReader      float64 // KiB of goroutine stacks, median
+	heapPerReader       float64 // KiB of heap spans in use, median
 	wakePerReader       float64 // ns, median
 	err                 string
 }
@@ -50,7 +56,7 @@ type scaleSummary struct {
 // the most threads seen.
 func summarize(name string, runs []scaleResult) scaleSummary {
 	s := scaleSummary{name: name, rssPerReader: math.NaN(), wakePerReader: math.NaN()}
-	var gs, rss, wake []float64
+	var gs, rss, stack, heap, wake []float64
 	for _, r := range runs {
 		if r.Err != "" {
 			s.err = r.Err
@@ -65,6 +71,8 @@ func summarize(name string, runs []scaleResult) scaleSummary {
 		s.loops = max(s.loops, r.Loops)
 		gs = append(gs, float64(r.Goroutines-r.GoroutinesBase)/p)
 		rss = append(rss, float64(r.RSSKiB-r.RSSBaseKiB)/p)
+		stack = append(stack, (float64(r.Stack)-float64(r.StackBase))/1024/p)
+		heap = append(heap, (float64(r.Heap)-float64(r.HeapBase))/1024/p)
 		wake = append(wake, float64(r.WakeNs)/p)
 	}
 	if len(gs) == 0 {
@@ -72,6 +80,7 @@ func summarize(name string, runs []scaleResult) scaleSummary {
 		return s
 	}
 	s.goroutinesPerReader, s.rssPerReader, s.wakePerReader = medianFloat(gs), medianFloat(rss), medianFloat(wake)
+	s.stackPerReader, s.heapPerReader = medianFloat(stack), medianFloat(heap)
 	return s
 }
 
@@ -85,11 +94,12 @@ func runScale(w io.Writer, cfg config) []scaleSummary {
 			"OS threads: /proc/self/task with every reader blocked (before any reader: in brackets), the most seen in any round; "+
 			"shard loops: the reactor's loops running then (– for contenders without a reactor). "+
 			"Goroutines and RSS (VmRSS) are deltas from before the readers started, per reader, median over rounds; "+
-			"the harness's own goroutine per reader is included. "+
+			"the harness's own goroutine per reader is included. Of the RSS, goroutine stacks (runtime.MemStats.StackInuse) and "+
+			"heap (HeapInuse), deltas per reader likewise. "+
 			"Wake: one byte written to each pipe in turn, from the first write to the last reader returning, per reader, median over rounds.",
-			fmtInt(int64(cfg.pipes)), cfg.rounds))
+			fmtInt(int64(cfg.pipes)), cfg.scaleRounds))
 	runs := make([][]scaleResult, len(cfg.contenders))
-	for round := 0; round < cfg.rounds; round++ {
+	for round := 0; round < cfg.scaleRounds; round++ {
 		for i, c := range cfg.contenders {
 			var r scaleResult
 			if err := runChild("scale", c.Name(), 90*time.Second, &r, fmt.Sprintf("-pipes=%d", cfg.pipes)); err != nil {
@@ -104,10 +114,10 @@ func runScale(w io.Writer, cfg config) []scaleSummary {
 	}
 	ref := scaleRef(res)
 	t := newTable("contender", "pipes", "OS threads", "shard loops", "goroutines/reader", "RSS/reader", "RSS × osfile",
-		"wake/reader", "wake × osfile", "note").leftAlign(9)
+		"of which stack", "heap", "wake/reader", "wake × osfile", "note").leftAlign(11)
 	for i, r := range res {
 		if r.err != "" {
-			t.add(r.name, "–", "–", "–", "–", "–", "–", "–", "–", "error: "+r.err)
+			t.add(r.name, "–", "–", "–", "–", "–", "–", "–", "–", "–", "–", "error: "+r.err)
 			continue
 		}
 		loops := "–"
@@ -120,6 +130,8 @@ func runScale(w io.Writer, cfg config) []scaleSummary {
 			fmt.Sprintf("%.2f", r.goroutinesPerReader),
 			fmt.Sprintf("%.2f KiB", r.rssPerReader),
 			fmtRatio(ratio(r.rssPerReader, ref.rssPerReader)),
+			fmt.Sprintf("%.2f KiB", r.stackPerReader),
+			fmt.Sprintf("%.2f KiB", r.heapPerReader),
 			fmtDur(time.Duration(r.wakePerReader)),
 			fmtRatio(ratio(r.wakePerReader, ref.wakePerReader)),
 			r.limit)
@@ -184,6 +196,9 @@ func scaleChild(c contender, n int) scaleResult {
 	debug.FreeOSMemory()
 	settle(2*time.Second, true)
 	res.ThreadsBase, res.GoroutinesBase, res.RSSBaseKiB = threadCount(), runtime.NumGoroutine(), rssKiB()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res.StackBase, res.HeapBase = ms.StackInuse, ms.HeapInuse
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -209,6 +224,8 @@ func scaleChild(c contender, n int) scaleResult {
 	started.Wait()
 	settle(20*time.Second, true)
 	res.Threads, res.Goroutines, res.RSSKiB = threadCount(), runtime.NumGoroutine(), rssKiB()
+	runtime.ReadMemStats(&ms)
+	res.Stack, res.Heap = ms.StackInuse, ms.HeapInuse
 	if l, ok := c.(loopCounter); ok {
 		res.Loops = l.Loops()
 	}

@@ -108,13 +108,13 @@ func pingPongTargets(t *targetTable, res pingPongResults) {
 }
 
 func mbpsVs(a, b throughputResult) string {
-	return fmtFloat(a.median()) + " vs " + fmtFloat(b.median()) + " MB/s"
+	return "medians " + fmtFloat(a.median()) + " vs " + fmtFloat(b.median()) + " MB/s; ratio: median of per-round ratios"
 }
 
 func throughputTargets(t *targetTable, res throughputResults) {
 	for _, m := range ctxModes {
 		rt, ref := res.find(m, runtimeName), res.find(m, referenceName)
-		t.atLeast(runtimeName+" throughput, "+m.String(), ratio(rt.median(), ref.median()), throughputLimits[m], "osfile", mbpsVs(rt, ref))
+		t.atLeast(runtimeName+" throughput, "+m.String(), rt.ratioTo(ref), throughputLimits[m], "osfile", mbpsVs(rt, ref))
 	}
 }
 
@@ -253,7 +253,7 @@ func noWorseTargets(t *targetTable, res results) {
 	}
 	for _, m := range ctxModes {
 		a, b := res.throughput.find(m, epollName), res.throughput.find(m, baselineName)
-		t.atLeast(what("throughput, "+m.String()), ratio(a.median(), b.median()), 1-noWorse, "baseline", mbpsVs(a, b))
+		t.atLeast(what("throughput, "+m.String()), a.ratioTo(b), 1-noWorse, "baseline", mbpsVs(a, b))
 	}
 	ca, cb := findCancel(res.cancel, epollName), findCancel(res.cancel, baselineName)
 	am, _ := ca.quantiles()

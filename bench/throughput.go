@@ -28,6 +28,21 @@ func (r throughputResult) median() float64 {
 	return medianFloat(r.mbps)
 }
 
+// ratioTo returns r's throughput against ref's as the median, over the
+// rounds, of the ratio of the two contenders' figures in the same round:
+// the rounds take turns within seconds, so each pair saw about the same
+// load from the rest of the machine. NaN if either has no result.
+func (r throughputResult) ratioTo(ref throughputResult) float64 {
+	if r.err != nil || ref.err != nil {
+		return math.NaN()
+	}
+	var rs []float64
+	for k := 0; k < min(len(r.mbps), len(ref.mbps)); k++ {
+		rs = append(rs, ratio(r.mbps[k], ref.mbps[k]))
+	}
+	return medianFloat(rs)
+}
+
 // throughputResults are a run's results: [mode][contender], in cfg order.
 type throughputResults map[ctxMode][]throughputResult
 
@@ -50,8 +65,9 @@ func runThroughput(w io.Writer, cfg config) throughputResults {
 	section(w, "2. Throughput",
 		fmt.Sprintf("64 KiB writes through one pipe to a reader with a 64 KiB buffer; every call, writer's and reader's, with the ctx of the mode. "+
 			"%d MiB per contender and mode per round, %d rounds; in each round every mode and every contender take one turn "+
-			"(the contenders' order rotating from round to round). MB/s is 10⁶ bytes/s, median over rounds; ratio: median against osfile's "+
-			"in the same mode.", cfg.mib, cfg.tputRounds))
+			"(the contenders' order rotating from round to round). MB/s is 10⁶ bytes/s, median over rounds. "+
+			"× osfile is the median over rounds of the ratio to osfile's figure of the same round and mode "+
+			"(a pair measured within a second of each other, so under about the same load from the rest of the machine).", cfg.mib, cfg.tputRounds))
 	n := len(cfg.contenders)
 	res := throughputResults{}
 	for _, m := range cfg.modes {
@@ -90,7 +106,7 @@ func runThroughput(w io.Writer, cfg config) throughputResults {
 
 	for j, m := range cfg.modes {
 		subsection(w, fmt.Sprintf("2%c. %s", 'a'+j, m), m.about()+".")
-		ref := res.find(m, referenceName).median()
+		ref := res.find(m, referenceName)
 		t := newTable("contender", "MB/s", "min–max", "× osfile")
 		for _, r := range res[m] {
 			if r.err != nil {
@@ -98,7 +114,7 @@ func runThroughput(w io.Writer, cfg config) throughputResults {
 				continue
 			}
 			lo, hi := minMax(r.mbps)
-			t.add(r.name, fmtFloat(r.median()), fmtFloat(lo)+"–"+fmtFloat(hi), fmtRatio(ratio(r.median(), ref)))
+			t.add(r.name, fmtFloat(r.median()), fmtFloat(lo)+"–"+fmtFloat(hi), fmtRatio(r.ratioTo(ref)))
 		}
 		t.print(w)
 		if m != ctxLong {
