@@ -46,6 +46,7 @@ type config struct {
 	modes       []ctxMode
 	rounds      int   // interleaved repetitions (ping-pong, cancellation)
 	scaleRounds int   // scale children per contender
+	wakes       int   // wake-ups per scale child
 	roundTrips  int   // ping-pong round trips per contender per round
 	tputRounds  int   // interleaved throughput rounds
 	mib         int64 // throughput MiB per contender per round
@@ -66,6 +67,7 @@ func main() {
 	rounds := fs.Int("rounds", 5, "interleaved rounds for ping-pong and cancellation")
 	roundTrips := fs.Int("roundtrips", 10000, "ping-pong round trips per contender, mode and round")
 	scaleRounds := fs.Int("scale-rounds", 3, "interleaved rounds for scale (a child process per contender and round)")
+	wakes := fs.Int("wakes", 3, "times each scale child blocks and wakes every reader (it reports the median)")
 	tputRounds := fs.Int("throughput-rounds", 15, "interleaved rounds for throughput")
 	mib := fs.Int64("mib", 32, "throughput MiB per contender, mode and round (64 KiB writes)")
 	tries := fs.Int("tries", 1000, "cancellations timed per contender, spread over the rounds")
@@ -83,15 +85,15 @@ func main() {
 	if *tiny {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		small := map[string]string{"rounds": "2", "scale-rounds": "2", "roundtrips": "300", "throughput-rounds": "2", "mib": "4", "tries": "20", "pipes": "64", "allocruns": "100"}
+		small := map[string]string{"rounds": "2", "scale-rounds": "2", "wakes": "1", "roundtrips": "300", "throughput-rounds": "2", "mib": "4", "tries": "20", "pipes": "64", "allocruns": "100"}
 		for name, v := range small {
 			if !set[name] {
 				fs.Set(name, v)
 			}
 		}
 	}
-	cfg := config{rounds: *rounds, scaleRounds: *scaleRounds, roundTrips: *roundTrips, tputRounds: *tputRounds, mib: *mib, tries: *tries, pipes: *pipes, allocRuns: *allocRuns}
-	if cfg.rounds < 1 || cfg.scaleRounds < 1 || cfg.roundTrips < 1 || cfg.tputRounds < 1 || cfg.mib < 1 || cfg.tries < 1 || cfg.pipes < 1 || cfg.allocRuns < 1 {
+	cfg := config{rounds: *rounds, scaleRounds: *scaleRounds, wakes: *wakes, roundTrips: *roundTrips, tputRounds: *tputRounds, mib: *mib, tries: *tries, pipes: *pipes, allocRuns: *allocRuns}
+	if cfg.rounds < 1 || cfg.scaleRounds < 1 || cfg.wakes < 1 || cfg.roundTrips < 1 || cfg.tputRounds < 1 || cfg.mib < 1 || cfg.tries < 1 || cfg.pipes < 1 || cfg.allocRuns < 1 {
 		fatalf("sizes must be at least 1")
 	}
 	if cfg.allocRuns+allocWarmUp > 60000 {
@@ -230,6 +232,7 @@ func childMain(args []string) int {
 	fs := flag.NewFlagSet("child", flag.ContinueOnError)
 	name := fs.String("contender", "", "contender")
 	pipes := fs.Int("pipes", 1, "pipes at scale")
+	fs.IntVar(&wakeRounds, "wakes", wakeRounds, "wake-ups at scale")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"sync/atomic"
 	"time"
 )
@@ -14,7 +15,27 @@ type pingPongResult struct {
 	name        string
 	perSec      float64 // round trips per second over all rounds
 	median, p99 time.Duration
-	err         error
+	// Each round's median and p99, for ratios between rounds taken
+	// side by side.
+	roundMedian, roundP99 []time.Duration
+	err                   error
+}
+
+// ratioTo returns r's median and p99 round trip against ref's, each the
+// median over the rounds of the ratio of the two contenders' figures of
+// the same round: a round's turns follow each other within seconds, so a
+// pair saw about the same load from the rest of the machine. NaN if
+// either has no result.
+func (r pingPongResult) ratioTo(ref pingPongResult) (median, p99 float64) {
+	if r.err != nil || ref.err != nil {
+		return math.NaN(), math.NaN()
+	}
+	var ms, ps []float64
+	for k := 0; k < min(len(r.roundMedian), len(ref.roundMedian)); k++ {
+		ms = append(ms, ratio(float64(r.roundMedian[k]), float64(ref.roundMedian[k])))
+		ps = append(ps, ratio(float64(r.roundP99[k]), float64(ref.roundP99[k])))
+	}
+	return medianFloat(ms), medianFloat(ps)
 }
 
 // pingPongResults are a run's results: [mode][contender], in cfg order.
@@ -27,8 +48,8 @@ func runPingPong(w io.Writer, cfg config) pingPongResults {
 	section(w, "1. Ping-pong",
 		fmt.Sprintf("1-byte messages over two pipes to an echo goroutine and back; every call, on both sides, with the ctx of the mode. "+
 			"%d rounds of %s round trips per contender and mode; in each round every mode and every contender take one turn "+
-			"(the contenders' order rotating from round to round). Every round trip is timed; ratios: median (and p99) round trip against osfile "+
-			"in the same mode.", cfg.rounds, fmtInt(int64(cfg.roundTrips))))
+			"(the contenders' order rotating from round to round). Every round trip is timed. Median and p99 RTT are over all rounds; "+
+			"× osfile is the median over rounds of the ratio of the round's median (p99) to osfile's in the same round and mode.", cfg.rounds, fmtInt(int64(cfg.roundTrips))))
 	n := len(cfg.contenders)
 	res := pingPongResults{}
 	samples := map[ctxMode][][]time.Duration{}
@@ -57,6 +78,9 @@ func runPingPong(w io.Writer, cfg config) pingPongResults {
 				}
 				elapsed[m][i] += d
 				samples[m][i] = append(samples[m][i], buf...)
+				sorted := sortedCopy(buf)
+				res[m][i].roundMedian = append(res[m][i].roundMedian, quantile(sorted, 0.5))
+				res[m][i].roundP99 = append(res[m][i].roundP99, quantile(sorted, 0.99))
 			}
 		}
 	}
@@ -82,9 +106,8 @@ func runPingPong(w io.Writer, cfg config) pingPongResults {
 				t.add(r.name, "error: "+r.err.Error(), "", "", "", "")
 				continue
 			}
-			t.add(r.name, fmtFloat(r.perSec), fmtDur(r.median), fmtDur(r.p99),
-				fmtRatio(ratio(float64(r.median), float64(ref.median))),
-				fmtRatio(ratio(float64(r.p99), float64(ref.p99))))
+			rm, rp := r.ratioTo(ref)
+			t.add(r.name, fmtFloat(r.perSec), fmtDur(r.median), fmtDur(r.p99), fmtRatio(rm), fmtRatio(rp))
 		}
 		t.print(w)
 	}

@@ -31,7 +31,7 @@ type scaleResult struct {
 	Stack          uint64 `json:"stack"`
 	HeapBase       uint64 `json:"heap_base"` // runtime.MemStats.HeapInuse, bytes
 	Heap           uint64 `json:"heap"`
-	WakeNs         int64  `json:"wake_ns"` // first wake-up write to the last reader returning
+	WakeNs         int64  `json:"wake_ns"` // first wake-up write to the last reader returning, median of wakeRounds
 	Err            string `json:"err,omitempty"`
 }
 
@@ -45,10 +45,11 @@ type scaleSummary struct {
 	threads             int // the most seen with every reader blocked
 	threadsBase         int // the most seen before
 	goroutinesPerReader float64
-	rssPerReader        float64 // KiB, median
-	stackPerReader      float64 // KiB of goroutine stacks, median
-	heapPerReader       float64 // KiB of heap spans in use, median
-	wakePerReader       float64 // ns, median
+	rssPerReader        float64   // KiB, median
+	stackPerReader      float64   // KiB of goroutine stacks, median
+	heapPerReader       float64   // KiB of heap spans in use, median
+	wakePerReader       float64   // ns, median
+	wakes               []float64 // ns per reader, by round
 	err                 string
 }
 
@@ -75,6 +76,7 @@ func summarize(name string, runs []scaleResult) scaleSummary {
 		heap = append(heap, (float64(r.Heap)-float64(r.HeapBase))/1024/p)
 		wake = append(wake, float64(r.WakeNs)/p)
 	}
+	s.wakes = wake
 	if len(gs) == 0 {
 		s.err = "no result"
 		return s
@@ -96,13 +98,15 @@ func runScale(w io.Writer, cfg config) []scaleSummary {
 			"Goroutines and RSS (VmRSS) are deltas from before the readers started, per reader, median over rounds; "+
 			"the harness's own goroutine per reader is included. Of the RSS, goroutine stacks (runtime.MemStats.StackInuse) and "+
 			"heap (HeapInuse), deltas per reader likewise. "+
-			"Wake: one byte written to each pipe in turn, from the first write to the last reader returning, per reader, median over rounds.",
-			fmtInt(int64(cfg.pipes)), cfg.scaleRounds))
+			"Wake: one byte written to each pipe in turn, from the first write to the last reader returning, per reader; "+
+			"each child blocks and wakes every reader %d times (the first blocking is the one measured above) and reports the median; "+
+			"wake/reader is the median over rounds, and × osfile the median over rounds of the ratio to osfile's child of the same round.",
+			fmtInt(int64(cfg.pipes)), cfg.scaleRounds, cfg.wakes))
 	runs := make([][]scaleResult, len(cfg.contenders))
 	for round := 0; round < cfg.scaleRounds; round++ {
 		for i, c := range cfg.contenders {
 			var r scaleResult
-			if err := runChild("scale", c.Name(), 90*time.Second, &r, fmt.Sprintf("-pipes=%d", cfg.pipes)); err != nil {
+			if err := runChild("scale", c.Name(), 120*time.Second, &r, fmt.Sprintf("-pipes=%d", cfg.pipes), fmt.Sprintf("-wakes=%d", cfg.wakes)); err != nil {
 				r.Err = err.Error()
 			}
 			runs[i] = append(runs[i], r)
@@ -133,11 +137,26 @@ func runScale(w io.Writer, cfg config) []scaleSummary {
 			fmt.Sprintf("%.2f KiB", r.stackPerReader),
 			fmt.Sprintf("%.2f KiB", r.heapPerReader),
 			fmtDur(time.Duration(r.wakePerReader)),
-			fmtRatio(ratio(r.wakePerReader, ref.wakePerReader)),
+			fmtRatio(r.wakeRatio(ref)),
 			r.limit)
 	}
 	t.print(w)
 	return res
+}
+
+// wakeRatio returns s's wake time per reader against ref's: the median,
+// over the rounds, of the ratio of the two children of the same round
+// (run one after the other, so under about the same load from the rest of
+// the machine). NaN unless both have results at the same pipe count.
+func (s scaleSummary) wakeRatio(ref scaleSummary) float64 {
+	if s.err != "" || ref.err != "" || s.pipes != ref.pipes {
+		return math.NaN()
+	}
+	var rs []float64
+	for k := 0; k < min(len(s.wakes), len(ref.wakes)); k++ {
+		rs = append(rs, ratio(s.wakes[k], ref.wakes[k]))
+	}
+	return medianFloat(rs)
 }
 
 func scaleRef(res []scaleSummary) scaleSummary {
@@ -151,6 +170,11 @@ func scaleRef(res []scaleSummary) scaleSummary {
 
 // scaleChild runs in a fresh process: it makes up to n pipes, blocks a
 // reader on each, measures, and wakes them all.
+// wakeRounds is how many times a scale child blocks every reader and
+// wakes them all; it reports the median. The first blocking is the one
+// whose threads and memory are measured.
+var wakeRounds = 3
+
 func scaleChild(c contender, n int) scaleResult {
 	// Some contenders hold a thread per blocked reader; the runtime's
 	// default limit of 10,000 threads would kill the process first.
@@ -202,26 +226,47 @@ func scaleChild(c contender, n int) scaleResult {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var started, returned sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
-	for _, p := range pipes {
-		started.Add(1)
-		returned.Add(1)
-		go func(r Reader) {
-			defer returned.Done()
-			buf := make([]byte, 1)
-			started.Done()
-			if _, err := r.ReadContext(ctx, buf); err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
+	// block starts a reader blocked in ReadContext on every pipe (one
+	// goroutine each) and returns once they have all started.
+	block := func() *sync.WaitGroup {
+		var started, returned sync.WaitGroup
+		for _, p := range pipes {
+			started.Add(1)
+			returned.Add(1)
+			go func(r Reader) {
+				defer returned.Done()
+				buf := make([]byte, 1)
+				started.Done()
+				if _, err := r.ReadContext(ctx, buf); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
 				}
-				mu.Unlock()
-			}
-		}(p.r)
+			}(p.r)
+		}
+		started.Wait()
+		return &returned
 	}
-	started.Wait()
+	// wake writes a byte to every pipe in turn and returns the time until
+	// every reader has returned.
+	one := []byte{1}
+	wake := func(returned *sync.WaitGroup) (time.Duration, error) {
+		start := time.Now()
+		for _, p := range pipes {
+			if _, err := p.w.WriteContext(context.Background(), one); err != nil {
+				cancel()
+				return 0, err
+			}
+		}
+		returned.Wait()
+		return time.Since(start), nil
+	}
+
+	returned := block()
 	settle(20*time.Second, true)
 	res.Threads, res.Goroutines, res.RSSKiB = threadCount(), runtime.NumGoroutine(), rssKiB()
 	runtime.ReadMemStats(&ms)
@@ -229,20 +274,23 @@ func scaleChild(c contender, n int) scaleResult {
 	if l, ok := c.(loopCounter); ok {
 		res.Loops = l.Loops()
 	}
-
-	one := []byte{1}
-	start := time.Now()
-	for _, p := range pipes {
-		if _, err := p.w.WriteContext(context.Background(), one); err != nil {
+	var wakes []float64
+	for k := 0; k < wakeRounds; k++ {
+		if k > 0 {
+			returned = block()
+			settle(5*time.Second, false)
+		}
+		d, err := wake(returned)
+		if err != nil {
 			res.Err = "wake-up write: " + err.Error()
-			cancel()
 			return res
 		}
+		if firstErr != nil {
+			res.Err = "blocked read: " + firstErr.Error()
+			return res
+		}
+		wakes = append(wakes, float64(d))
 	}
-	returned.Wait()
-	res.WakeNs = int64(time.Since(start))
-	if firstErr != nil {
-		res.Err = "blocked read: " + firstErr.Error()
-	}
+	res.WakeNs = int64(medianFloat(wakes))
 	return res
 }

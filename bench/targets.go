@@ -82,14 +82,12 @@ func printTargets(w io.Writer, res results) {
 
 // rttVs says "x vs y" for two round trips.
 func rttVs(a, b pingPongResult) string {
-	return fmtDur(a.median) + " vs " + fmtDur(b.median)
+	return "medians " + fmtDur(a.median) + " vs " + fmtDur(b.median) + "; ratio: median of per-round ratios"
 }
 
 func medianRatio(a, b pingPongResult) float64 {
-	if a.err != nil || b.err != nil {
-		return math.NaN()
-	}
-	return ratio(float64(a.median), float64(b.median))
+	r, _ := a.ratioTo(b)
+	return r
 }
 
 // issue 9's ping-pong limits against osfile, by mode.
@@ -163,13 +161,14 @@ func findScale(res []scaleSummary, name string) scaleSummary {
 func scaleRatios(a, b scaleSummary) (rss, wake float64, measured func(what string) string) {
 	rss, wake = math.NaN(), math.NaN()
 	if a.err == "" && b.err == "" && a.pipes == b.pipes {
-		rss, wake = ratio(a.rssPerReader, b.rssPerReader), ratio(a.wakePerReader, b.wakePerReader)
+		rss, wake = ratio(a.rssPerReader, b.rssPerReader), a.wakeRatio(b)
 	}
 	measured = func(what string) string {
 		if what == "rss" {
 			return fmt.Sprintf("%.2f vs %.2f KiB at %s pipes", a.rssPerReader, b.rssPerReader, fmtInt(int64(a.pipes)))
 		}
-		return fmt.Sprintf("%s vs %s at %s pipes", fmtDur(time.Duration(a.wakePerReader)), fmtDur(time.Duration(b.wakePerReader)), fmtInt(int64(a.pipes)))
+		return fmt.Sprintf("medians %s vs %s at %s pipes; ratio: median of per-round ratios",
+			fmtDur(time.Duration(a.wakePerReader)), fmtDur(time.Duration(b.wakePerReader)), fmtInt(int64(a.pipes)))
 	}
 	return rss, wake, measured
 }
