@@ -2,7 +2,7 @@
 // bridged with context.AfterFunc) and with other ways of doing
 // context-aware I/O on a pipe, and prints the comparison as markdown:
 //
-//	go -C bench run .            # defaults, under two minutes
+//	go -C bench run .            # defaults, about two and a half minutes on 2 busy cores
 //	go -C bench run . -tiny      # very small sizes, for CI
 //	go -C bench run . -only=pingpong,throughput -contenders=fdstream-runtime,osfile -modes=fresh
 //

@@ -96,8 +96,9 @@ func runScale(w io.Writer, cfg config) []scaleSummary {
 			"OS threads: /proc/self/task with every reader blocked (before any reader: in brackets), the most seen in any round; "+
 			"shard loops: the reactor's loops running then (– for contenders without a reactor). "+
 			"Goroutines and RSS (VmRSS) are deltas from before the readers started, per reader, median over rounds; "+
-			"the harness's own goroutine per reader is included. Of the RSS, goroutine stacks (runtime.MemStats.StackInuse) and "+
-			"heap (HeapInuse), deltas per reader likewise. "+
+			"the harness's own goroutine per reader is included. Stacks (runtime.MemStats.StackInuse: spans held for goroutine stacks, "+
+			"and for the stacks of threads the runtime starts, touched or not) and heap (HeapInuse) are deltas per reader likewise, "+
+			"to tell what the RSS is made of. "+
 			"Wake: one byte written to each pipe in turn, from the first write to the last reader returning, per reader; "+
 			"each child blocks and wakes every reader %d times (the first blocking is the one measured above) and reports the median; "+
 			"wake/reader is the median over rounds, and × osfile the median over rounds of the ratio to osfile's child of the same round.",
@@ -118,7 +119,7 @@ func runScale(w io.Writer, cfg config) []scaleSummary {
 	}
 	ref := scaleRef(res)
 	t := newTable("contender", "pipes", "OS threads", "shard loops", "goroutines/reader", "RSS/reader", "RSS × osfile",
-		"of which stack", "heap", "wake/reader", "wake × osfile", "note").leftAlign(11)
+		"stacks/reader", "heap/reader", "wake/reader", "wake × osfile", "note").leftAlign(11)
 	for i, r := range res {
 		if r.err != "" {
 			t.add(r.name, "–", "–", "–", "–", "–", "–", "–", "–", "–", "–", "error: "+r.err)

@@ -17,9 +17,11 @@ const (
 	selectName   = "fdstream-select"
 )
 
-// noWorse is the allowance of the "no worse than c704f65" targets: the
-// same measurement of the same contender varies by about that much from
-// run to run on a shared machine, so a stricter bound would judge noise.
+// noWorse is the allowance of the "no worse than c704f65" targets, so that
+// a difference inside the noise of one run on a shared machine is not
+// called a regression. It is a choice, not a measured noise level: wake
+// times at scale vary by more than that between runs, so a MISS there
+// wants a second run before it is believed.
 const noWorse = 0.05
 
 // targetRow is one line of the Targets table.
@@ -58,8 +60,8 @@ func printTargets(w io.Writer, res results) {
 	section(w, "Targets",
 		"Issue 9's targets. Rows name the contender they judge: fdstream-runtime (the default) against osfile from this run, "+
 			"and fdstream-epoll against "+baselineName+", the epoll backend as it was before issue 9, also from this run. "+
-			fmt.Sprintf("\"No worse\" allows %.0f%% for noise on a shared machine (a strict 1.00× would judge noise); "+
-				"allocation counts are compared exactly. ", noWorse*100)+
+			fmt.Sprintf("\"No worse\" allows %.0f%%, a chosen allowance for noise on a shared machine (wake times at scale vary by more "+
+				"than that between runs, so a MISS there wants a second run); allocation counts are compared exactly. ", noWorse*100)+
 			"A measurement left out (-only, -contenders, -modes) leaves its rows \"not measured\".")
 	var t targetTable
 	pingPongTargets(&t, res.pingPong)
