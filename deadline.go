@@ -2,6 +2,7 @@ package fdstream
 
 import (
 	"context"
+	"errors"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -21,11 +22,14 @@ import (
 //     is the composition: min(user deadline, ctx deadline), or a past
 //     instant once the ctx is done or the Stream closed. A ctx whose
 //     Done() is nil costs nothing; otherwise one context.AfterFunc per
-//     direction is registered when a call is about to park, kept while
-//     later calls bring the same ctx, and replaced when another ctx comes.
-//     A generation fences its callback, so a callback that runs late never
-//     ends a later call and never changes the user's deadline (DESIGN.md,
-//     "How a Stream waits").
+//     direction is registered when a call is about to park. A ctx seen
+//     by one park only is unregistered when its call returns (so a fresh
+//     ctx per call leaves nothing behind, and cancelling it later starts
+//     no callback); one that comes back is kept while later calls bring
+//     it, and replaced when another ctx comes. The callback acts only if
+//     the ctx now registered is done and a call with that ctx is parked,
+//     so a callback that runs late never ends a later call and never
+//     changes the user's deadline (DESIGN.md, "How a Stream waits").
 //   - On the library's shard loops (reactor.Epoll, reactor.Select): the
 //     call selects on the registration's readiness channel, ctx.Done(),
 //     the deadline's channel and the Stream's closing channel.
@@ -42,23 +46,27 @@ type deadline struct {
 	passed atomic.Bool   // the deadline is set and has passed
 
 	// The runtime poller's side; setFile is nil for Streams on the shard
-	// loops or doing plain I/O. Guarded by mu.
+	// loops or doing plain I/O. Guarded by mu, but for fileIsUser.
 	setFile func(time.Time) error // the internal File's Set{Read,Write}Deadline
 	applied time.Time             // what setFile last wrote (zero: none)
 	closed  bool                  // Close ran: every park ends at once
-	// The call parked now (between arm and disarm): its ctx's Done and
-	// deadline.
+	// fileIsUser says the File's deadline is the user's and the Stream is
+	// open: a call with a Done-less ctx may park without taking mu.
+	fileIsUser atomic.Bool
+	// The call parked now (between arm and disarm), if its ctx has a
+	// Done: that Done and the ctx's deadline.
 	parked     bool
 	parkedDone <-chan struct{}
 	parkedDL   time.Time
 	// The ctx whose AfterFunc is registered, by its Done channel (a ctx
-	// value may not be comparable; two ctxs with one Done end together).
-	done    <-chan struct{}
-	stopCtx func() bool
-	gen     uint64 // bumped when done changes; fences late callbacks
-	fired   bool   // the AfterFunc of generation gen ran
+	// value may not be comparable; two ctxs with one Done end together),
+	// and whether the registration outlives its call.
+	done     <-chan struct{}
+	stopCtx  func() bool
+	keep     bool
+	lastDone <-chan struct{} // the Done of the previous park's ctx
+	onDone   func()          // d.ctxDone, made once: the AfterFunc callback
 }
-
 // pastDeadline is what the File gets to end a park at once.
 var pastDeadline = time.Unix(1, 0)
 
@@ -154,44 +162,71 @@ func (d *deadline) stop() {
 	if d.timer != nil {
 		d.timer.Stop()
 	}
-	if d.stopCtx != nil {
-		d.stopCtx()
-		d.stopCtx = nil
-	}
-	d.gen++
+	d.unregister()
+	d.lastDone = nil
 	d.mu.Unlock()
 }
 
-// applyLocked writes the effective deadline to the File if it changed:
-// the user's deadline, the parked call's ctx deadline if earlier, and a
-// past instant once the parked call's ctx is done or the Stream closed.
-// mu held.
-func (d *deadline) applyLocked() error {
+// initRuntime readies d for a Stream on the runtime poller; set is the
+// File's Set{Read,Write}Deadline.
+func (d *deadline) initRuntime(set func(time.Time) error) {
+	d.setFile = set
+	d.onDone = d.ctxDone
+	d.fileIsUser.Store(true)
+}
+
+// effective is the deadline the File should have now: the user's, the
+// parked call's ctx deadline if earlier, and a past instant once the
+// parked call's ctx is done or the Stream closed. mu held.
+func (d *deadline) effective() time.Time {
 	eff := d.when
 	if d.parked {
 		if !d.parkedDL.IsZero() && (eff.IsZero() || d.parkedDL.Before(eff)) {
 			eff = d.parkedDL
 		}
-		if d.fired && d.parkedDone != nil && d.parkedDone == d.done {
+		if isDone(d.parkedDone) {
 			eff = pastDeadline
 		}
 	}
 	if d.closed {
 		eff = pastDeadline
 	}
-	if eff.Equal(d.applied) {
-		return nil
-	}
-	d.applied = eff
-	return d.setFile(eff)
+	return eff
 }
 
+// applyLocked writes the effective deadline to the File if it changed.
+// mu held.
+func (d *deadline) applyLocked() error {
+	eff := d.effective()
+	var err error
+	if !eff.Equal(d.applied) {
+		d.applied = eff
+		err = d.setFile(eff)
+	}
+	d.fileIsUser.Store(!d.closed && eff.Equal(d.when))
+	return err
+}
+
+// errArmShallow tells a RawConn callback that arming would go deep: it
+// must register an AfterFunc or write a new deadline to the File, and
+// both are left to the caller of RawConn.Read, nearer the top of the
+// goroutine's stack (a blocked goroutine whose stack grew past its first
+// 2 KiB keeps 4 KiB: 1.74× os.File's RSS per blocked reader at 9,800
+// pipes, with context.AfterFunc's propagateCancel and mapassign frames at
+// the bottom of the deepest path).
+var errArmShallow = errors.New("fdstream: arm outside the callback")
+
 // arm prepares a park on the runtime poller for a call with ctx, which has
-// just seen EAGAIN: it registers ctx's AfterFunc unless the one registered
-// is ctx's already, and puts the effective deadline on the File. It fails
-// with os.ErrClosed once Close ran.
-func (d *deadline) arm(ctx context.Context) error {
+// just seen EAGAIN: the ctx's AfterFunc is registered, and the File has
+// the effective deadline. From a RawConn callback (deep), it returns
+// errArmShallow when that needs more than a look; the caller then arms
+// with deep false and retries its syscall. It fails with os.ErrClosed
+// once Close ran. armed reports whether disarm must follow.
+func (d *deadline) arm(ctx context.Context, deep bool) (armed bool, err error) {
 	done := ctx.Done()
+	if done == nil && d.fileIsUser.Load() {
+		return false, nil // Background: the File already has the user's deadline
+	}
 	var ctxDL time.Time
 	if done != nil {
 		ctxDL, _ = ctx.Deadline()
@@ -199,48 +234,76 @@ func (d *deadline) arm(ctx context.Context) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return os.ErrClosed
+		return false, os.ErrClosed
 	}
 	if done != nil && done != d.done {
-		if d.stopCtx != nil {
-			d.stopCtx()
+		if deep {
+			return false, errArmShallow
 		}
-		d.gen++
-		d.fired = false
+		d.unregister()
 		d.done = done
-		g := d.gen
-		d.stopCtx = context.AfterFunc(ctx, func() { d.cancel(g) })
+		d.keep = done == d.lastDone // it came back: keep it from now on
+		d.stopCtx = context.AfterFunc(ctx, d.onDone)
 	}
-	d.parked = true
+	d.parked = done != nil
 	d.parkedDone = done
 	d.parkedDL = ctxDL
-	return d.applyLocked()
+	if deep && !d.effective().Equal(d.applied) {
+		d.parked = false
+		d.parkedDone = nil
+		d.parkedDL = time.Time{}
+		return false, errArmShallow
+	}
+	return d.parked, d.applyLocked()
 }
 
-// disarm ends a park. The File keeps its deadline until the next call
-// that parks, or SetDeadline, changes it: a call that finds data ready
-// never touches it.
+// disarm ends a park. A registration made for a ctx seen once is dropped
+// now; the File keeps its deadline until the next call that parks, or
+// SetDeadline, changes it: a call that finds data ready never touches it.
 func (d *deadline) disarm() {
 	d.mu.Lock()
+	d.lastDone = d.parkedDone
+	if !d.keep && d.done == d.parkedDone {
+		d.unregister()
+	}
 	d.parked = false
 	d.parkedDone = nil
 	d.parkedDL = time.Time{}
 	d.mu.Unlock()
 }
 
-// cancel is the AfterFunc callback of generation g: it ends the parked
-// call if that call's ctx is the one that is done. A callback of an older
-// generation, or one that finds a call with another ctx parked, does
-// nothing but note that its ctx is done.
-func (d *deadline) cancel(g uint64) {
+// unregister drops the AfterFunc registration. mu held.
+func (d *deadline) unregister() {
+	if d.stopCtx != nil {
+		d.stopCtx()
+		d.stopCtx = nil
+	}
+	d.done = nil
+	d.keep = false
+}
+
+// ctxDone is the AfterFunc callback, for whichever ctx it was registered:
+// it ends the parked call if the ctx registered now is done and is that
+// call's. A callback of a replaced registration finds a ctx that is not
+// done, or a call with another ctx parked, and does nothing.
+func (d *deadline) ctxDone() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if g != d.gen {
-		return
-	}
-	d.fired = true
-	if d.parked {
+	if d.parked && d.parkedDone == d.done && isDone(d.done) {
 		d.applyLocked()
+	}
+}
+
+// isDone reports whether a Done channel is closed; nil never is.
+func isDone(done <-chan struct{}) bool {
+	if done == nil {
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -252,6 +315,7 @@ func (d *deadline) closeWake() {
 	if d.setFile != nil {
 		d.applyLocked()
 	}
+	d.fileIsUser.Store(false)
 }
 
 // resolve turns the error of a park on the runtime poller into the error
@@ -307,13 +371,16 @@ func (s *Stream) waitLoop(ctx context.Context, i reactor.Interest, d *deadline) 
 }
 
 // park is what a runtime poller callback does on EAGAIN: arm the
-// direction and tell the test hook. It reports whether the call may park
-// (the callback then returns false); if not, *errp says why.
-func (s *Stream) park(ctx context.Context, i reactor.Interest, d *deadline, errp *error) bool {
-	if err := d.arm(ctx); err != nil {
-		*errp = err
+// direction (deep: see errArmShallow) and tell the test hook. It reports
+// whether the call may park (the callback then returns false); if not,
+// o.err says why.
+func (s *Stream) park(o *op, i reactor.Interest, d *deadline) bool {
+	armed, err := d.arm(o.ctx, true)
+	if err != nil {
+		o.err = err
 		return false
 	}
+	o.armed = armed
 	if h := testHookBlock.Load(); h != nil {
 		(*h)(s, i)
 	}
