@@ -225,8 +225,10 @@ func SendBreak(ctx context.Context, s *fdstream.Stream, d time.Duration) error {
 }
 
 // InQueue returns the number of received bytes waiting to be read from s
-// (TIOCINQ; FIONREAD on the BSDs). It does not block. Errors are
-// *os.PathError with Op "inqueue" wrapping the errno or os.ErrClosed.
+// (TIOCINQ; FIONREAD on the BSDs). It does not block. It is the same
+// request as FIONREAD, so it also counts what waits in a pipe or a
+// socket. Errors are *os.PathError with Op "inqueue" wrapping the errno
+// or os.ErrClosed.
 func InQueue(s *fdstream.Stream) (int, error) {
 	var n int
 	err := ttyControl(s, "inqueue", func(fd int) (err error) {
