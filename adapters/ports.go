@@ -52,7 +52,8 @@ type USBInfo struct {
 // Errors are *os.PathError with Op "findserialports" wrapping
 // os.ErrNotExist when no port has that serial number (the adapter is not
 // plugged in, or has not been set up by the kernel yet), unix.EINVAL for
-// an empty serialNumber, or ListSerialPorts's errors.
+// an empty serialNumber, or ListSerialPorts's errors. It is safe for
+// concurrent use.
 func FindSerialPorts(serialNumber string) ([]SerialPort, error) {
 	return findSerialPorts(serialSysfsRoot, serialDevRoot, serialNumber)
 }

@@ -33,7 +33,8 @@ const (
 //
 // The tree can change while it is read (an adapter unplugged): a port that
 // vanishes midway is left out, never an error. Errors are *os.PathError
-// with Op "listserialports" when /sys/class/tty cannot be read.
+// with Op "listserialports" when /sys/class/tty cannot be read. It is safe
+// for concurrent use.
 func ListSerialPorts() ([]SerialPort, error) {
 	return listSerialPorts(serialSysfsRoot, serialDevRoot)
 }

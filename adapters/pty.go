@@ -70,7 +70,8 @@ func StartPTY(cmd *exec.Cmd, opts ...fdstream.Option) (*Conn, error) {
 // StartPTYWithSize is StartPTY with the terminal's window size set to ws
 // before cmd starts, so that the child's first look (stty size,
 // TIOCGWINSZ) sees it. Errors are StartPTY's, and *os.PathError with Op
-// "setwinsize" from setting the size.
+// "setwinsize" from setting the size. Like StartPTY it starts no
+// goroutine, and it is safe for concurrent use (cmd is not).
 func StartPTYWithSize(cmd *exec.Cmd, ws WinSize, opts ...fdstream.Option) (*Conn, error) {
 	return startPTY(cmd, &ws, opts)
 }

@@ -66,7 +66,8 @@ func (m ModemLines) String() string {
 // Errors are *os.PathError with Op "getmodem" wrapping the errno or
 // os.ErrClosed. A terminal whose driver has no modem lines (a pty: Linux's
 // pty driver implements no tiocmget) gives an error that says so and wraps
-// unix.ENOTTY; so does a Stream that is not a terminal at all.
+// unix.ENOTTY; so does a Stream that is not a terminal at all. It is safe
+// for concurrent use, alongside reads, writes and Close of s.
 func GetModem(s *fdstream.Stream) (ModemLines, error) {
 	var m ModemLines
 	err := ttyControl(s, "getmodem", func(fd int) (err error) {
@@ -88,6 +89,11 @@ func GetModem(s *fdstream.Stream) (ModemLines, error) {
 // before s is touched, when on and off are both empty, share a line, hold
 // an input line (CTS, DSR, DCD, RI) or bits that are no line; otherwise as
 // for GetModem.
+//
+// It is safe for concurrent use, but two SetModem calls that both need
+// TIOCMGET and TIOCMSET may interleave, the later one undoing the
+// earlier one's change: serialize calls that change lines from several
+// goroutines.
 func SetModem(s *fdstream.Stream, on, off ModemLines) error {
 	const op = "setmodem"
 	switch {
@@ -122,7 +128,8 @@ func SetModem(s *fdstream.Stream, on, off ModemLines) error {
 //
 // Errors are *os.PathError with Op "waitmodem" wrapping ctx.Err(),
 // fdstream.ErrNilContext, unix.EINVAL (checked first) for an empty mask or
-// bits in mask or last that are no line, or GetModem's errors.
+// bits in mask or last that are no line, or GetModem's errors. It is safe
+// for concurrent use.
 func WaitModem(ctx context.Context, s *fdstream.Stream, mask, last ModemLines) (ModemLines, error) {
 	const op = "waitmodem"
 	switch {
@@ -173,6 +180,9 @@ func WaitModem(ctx context.Context, s *fdstream.Stream, mask, last ModemLines) (
 // ctx.Err(), the errno (ENOTTY when s is not a terminal; EIO after a
 // hang-up), or os.ErrClosed. When both the wait and the release fail, the
 // error wraps both.
+//
+// It is safe for concurrent use, but do not write to s during the break:
+// what the UART shifts out then is lost in it.
 func SendBreak(ctx context.Context, s *fdstream.Stream, d time.Duration) error {
 	const op = "sendbreak"
 	if ctx == nil {
@@ -228,7 +238,7 @@ func SendBreak(ctx context.Context, s *fdstream.Stream, d time.Duration) error {
 // (TIOCINQ; FIONREAD on the BSDs). It does not block. It is the same
 // request as FIONREAD, so it also counts what waits in a pipe or a
 // socket. Errors are *os.PathError with Op "inqueue" wrapping the errno
-// or os.ErrClosed.
+// or os.ErrClosed. It is safe for concurrent use.
 func InQueue(s *fdstream.Stream) (int, error) {
 	var n int
 	err := ttyControl(s, "inqueue", func(fd int) (err error) {
@@ -241,7 +251,7 @@ func InQueue(s *fdstream.Stream) (int, error) {
 // OutQueue returns the number of bytes written to s that the driver has
 // not sent yet (TIOCOUTQ); a Linux pty has no output queue and reports 0.
 // It does not block. Errors are *os.PathError with Op "outqueue" wrapping
-// the errno or os.ErrClosed.
+// the errno or os.ErrClosed. It is safe for concurrent use.
 func OutQueue(s *fdstream.Stream) (int, error) {
 	var n int
 	err := ttyControl(s, "outqueue", func(fd int) (err error) {
@@ -267,7 +277,7 @@ func OutQueue(s *fdstream.Stream) (int, error) {
 // POLLHUP, which HungUp also reports. It does not block.
 //
 // Errors are *os.PathError with Op "hungup" wrapping the errno (ENOTTY when
-// s is not a terminal) or os.ErrClosed.
+// s is not a terminal) or os.ErrClosed. It is safe for concurrent use.
 func HungUp(s *fdstream.Stream) (bool, error) {
 	var hung bool
 	err := ttyControl(s, "hungup", func(fd int) error {
@@ -298,6 +308,7 @@ func HungUp(s *fdstream.Stream) (bool, error) {
 // not the bytes that went out on the wire: the hang-up flushes what was
 // still queued in the driver (and in a USB adapter), so up to n bytes may
 // be lost. Only the protocol on top can tell what the device received.
+// It is safe for concurrent use.
 func IsHangUp(err error) bool {
 	if err == nil {
 		return false
@@ -345,7 +356,8 @@ type RS485Config struct {
 // first, for a negative delay or one that is not a whole number of
 // milliseconds or does not fit in 32 bits; the errno, which for a driver
 // without RS485 support (a pty, most USB adapters) is ENOTTY; unix.ENOTSUP
-// outside Linux; or os.ErrClosed.
+// outside Linux; or os.ErrClosed. It is safe for concurrent use; two
+// concurrent SetRS485 calls may interleave their read and write.
 func SetRS485(s *fdstream.Stream, c RS485Config) error {
 	const op = "setrs485"
 	for _, d := range []time.Duration{c.DelayRTSBeforeSend, c.DelayRTSAfterSend} {
@@ -359,7 +371,8 @@ func SetRS485(s *fdstream.Stream, c RS485Config) error {
 // GetRS485 returns s's RS485 configuration (TIOCGRS485, Linux only). It
 // does not block. Errors are *os.PathError with Op "getrs485" wrapping the
 // errno (ENOTTY from a driver without RS485 support, a pty among them),
-// unix.ENOTSUP outside Linux, or os.ErrClosed.
+// unix.ENOTSUP outside Linux, or os.ErrClosed. It is safe for concurrent
+// use.
 func GetRS485(s *fdstream.Stream) (RS485Config, error) {
 	var c RS485Config
 	err := ttyControl(s, "getrs485", func(fd int) (err error) {
@@ -377,14 +390,15 @@ func GetRS485(s *fdstream.Stream) (RS485Config, error) {
 //
 // Errors are *os.PathError with Op "setlowlatency" wrapping the errno
 // (ENOTTY from a driver without a serial_struct, a pty among them),
-// unix.ENOTSUP outside Linux, or os.ErrClosed.
+// unix.ENOTSUP outside Linux, or os.ErrClosed. It is safe for concurrent
+// use; two concurrent calls may interleave their read and write.
 func SetLowLatency(s *fdstream.Stream, on bool) error {
 	return ttyControl(s, "setlowlatency", func(fd int) error { return serialSetLowLatency(fd, on) })
 }
 
 // LowLatency reports whether the driver's low-latency flag is on
 // (TIOCGSERIAL, Linux only). It does not block. Errors are as for
-// SetLowLatency, with Op "lowlatency".
+// SetLowLatency, with Op "lowlatency". It is safe for concurrent use.
 func LowLatency(s *fdstream.Stream) (bool, error) {
 	var on bool
 	err := ttyControl(s, "lowlatency", func(fd int) (err error) {
