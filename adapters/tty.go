@@ -160,9 +160,9 @@ func SetSerial(s *fdstream.Stream, c SerialConfig) error {
 
 // GetSerial returns s's serial settings as the kernel has them: the output
 // speed (0 for a line hung up with B0), character size, parity, stop bits
-// and whether RTS/CTS and XON/XOFF flow control are on. It does not block. Errors are
-// *os.PathError with Op "getserial" wrapping the errno (ENOTTY when s is
-// not a terminal) or os.ErrClosed.
+// and whether RTS/CTS and XON/XOFF flow control are on. It does not
+// block. Errors are *os.PathError with Op "getserial" wrapping the errno
+// (ENOTTY when s is not a terminal) or os.ErrClosed.
 func GetSerial(s *fdstream.Stream) (SerialConfig, error) {
 	var c SerialConfig
 	err := ttyControl(s, "getserial", func(fd int) error {
