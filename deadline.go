@@ -67,6 +67,7 @@ type deadline struct {
 	lastDone <-chan struct{} // the Done of the previous park's ctx
 	onDone   func()          // d.ctxDone, made once: the AfterFunc callback
 }
+
 // pastDeadline is what the File gets to end a park at once.
 var pastDeadline = time.Unix(1, 0)
 

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"sync/atomic"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -143,11 +141,18 @@ type SerialConfig struct {
 	StopBits StopBits
 	// RTSCTS turns hardware flow control (CRTSCTS) on.
 	RTSCTS bool
+	// XONXOFF turns software flow control on both ways: a received XOFF
+	// (^S) stops output until XON (^Q) arrives (IXON), and the driver
+	// sends XOFF and XON when its input buffer fills and empties (IXOFF).
+	// The two bytes are then control characters: never use it to carry
+	// binary data.
+	XONXOFF bool
 }
 
 // String returns c in the notation of serial terminals: the speed, then
 // data bits, parity letter (N, O, E, M or S) and stop bits, then "rtscts"
-// if RTS/CTS flow control is on, as in "115200 8N1 rtscts". Zero DataBits
+// if RTS/CTS flow control is on and "xonxoff" if XON/XOFF is, as in
+// "115200 8N1 rtscts". Zero DataBits
 // and StopBits print as the 8 and 1 they stand for, a zero Baud as 0; an
 // unknown Parity or StopBits prints as "?".
 func (c SerialConfig) String() string {
@@ -170,6 +175,9 @@ func (c SerialConfig) String() string {
 	if c.RTSCTS {
 		s += " rtscts"
 	}
+	if c.XONXOFF {
+		s += " xonxoff"
+	}
 	return s
 }
 
@@ -177,7 +185,8 @@ func (c SerialConfig) String() string {
 // MakeRaw sets it, c's speed, character size, parity, stop bits and RTS/CTS
 // flow control, the receiver on (CREAD), modem status lines ignored
 // (CLOCAL, so reads and writes do not wait for carrier), software flow
-// control off (IXON, IXOFF, IXANY), input parity checking off (INPCK: a
+// control as c.XONXOFF says (IXON and IXOFF, with ^Q and ^S as the START
+// and STOP characters; IXANY off), input parity checking off (INPCK: a
 // byte with a parity error is passed on as received, as pyserial and most
 // serial libraries configure it), VMIN=1 and VTIME=0. It does not block;
 // the change takes effect at once.
@@ -211,9 +220,9 @@ func SetSerial(s *fdstream.Stream, c SerialConfig) error {
 
 // GetSerial returns s's serial settings as the kernel has them: the output
 // speed (0 for a line hung up with B0), character size, parity, stop bits
-// and whether RTS/CTS flow control is on. It does not block. Errors are
-// *os.PathError with Op "getserial" wrapping the errno (ENOTTY when s is
-// not a terminal) or os.ErrClosed.
+// and whether RTS/CTS and XON/XOFF flow control are on. It does not
+// block. Errors are *os.PathError with Op "getserial" wrapping the errno
+// (ENOTTY when s is not a terminal) or os.ErrClosed.
 func GetSerial(s *fdstream.Stream) (SerialConfig, error) {
 	var c SerialConfig
 	err := ttyControl(s, "getserial", func(fd int) error {
@@ -359,7 +368,7 @@ func Flush(s *fdstream.Stream, mode FlushMode) error {
 // it, holding an OS thread, for as long as the line does not send (with
 // RTS/CTS flow control and CTS down: forever). So Drain polls the queue's
 // length instead (TIOCOUTQ), sleeping 1ms between looks and doubling that
-// up to 50ms; it starts no goroutine.
+// up to 50ms (ttyPoll); it starts no goroutine.
 //
 // Errors are *os.PathError with Op "drain" wrapping ctx.Err() (so
 // errors.Is(err, context.Canceled) holds), fdstream.ErrNilContext, the
@@ -373,44 +382,11 @@ func Drain(ctx context.Context, s *fdstream.Stream) error {
 	if err := ctx.Err(); err != nil {
 		return ttyPathErr(op, s, err)
 	}
-	outQueue := ttyOutQueue
-	if h := ttyTestHookOutQueue.Load(); h != nil {
-		outQueue = *h
-	}
-	const minDelay, maxDelay = time.Millisecond, 50 * time.Millisecond
-	delay := minDelay
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		var n int
-		err := ttyControl(s, op, func(fd int) (err error) {
-			n, err = outQueue(fd)
-			return err
-		})
-		if err != nil || n == 0 {
-			return err
-		}
-		if timer == nil {
-			timer = time.NewTimer(delay)
-		} else {
-			timer.Reset(delay) // C was drained: the timer fired and was received
-		}
-		select {
-		case <-ctx.Done():
-			return ttyPathErr(op, s, ctx.Err())
-		case <-timer.C:
-		}
-		delay = min(2*delay, maxDelay)
-	}
+	return ttyPoll(ctx, s, op, func(fd int) (bool, error) {
+		n, err := ttyOutQueue(fd)
+		return n == 0, err
+	})
 }
-
-// ttyTestHookOutQueue, set only by tests, replaces the TIOCOUTQ look in
-// Drain: a pty's output queue is always empty, so tests fake a full one.
-var ttyTestHookOutQueue atomic.Pointer[func(fd int) (int, error)]
 
 // ttyControl runs f on s's fd, holding it open, and wraps f's error, or
 // the reason f could not run, as an *os.PathError with op.

@@ -1,3 +1,5 @@
+//go:build linux || darwin || freebsd
+
 package adapters
 
 import (
@@ -13,16 +15,24 @@ import (
 	"github.com/fdstream/fdstream"
 )
 
-// OpenPTY opens a new pseudo-terminal pair from /dev/ptmx and returns both
-// sides as Streams, O_CLOEXEC and O_NOCTTY (opening them never makes the
-// pty the process's controlling terminal). The slave is reached through
-// TIOCGPTPEER where the kernel has it (Linux 4.13), so no path lookup can
-// be raced; otherwise through /dev/pts/N. A read on the master after the
+// The pty functions are shared by Linux, macOS and FreeBSD; each has its
+// own way to open a master and its slave (ptmx_linux.go, ptmx_darwin.go,
+// ptmx_freebsd.go: posix_openpt, grantpt, unlockpt and ptsname as ioctls,
+// without cgo). Only Linux's is run in CI; the others are compile-checked
+// and vetted.
+
+// OpenPTY opens a new pseudo-terminal pair and returns both sides as
+// Streams, O_CLOEXEC and O_NOCTTY (opening them never makes the pty the
+// process's controlling terminal). On Linux the master is opened from
+// /dev/ptmx and the slave through TIOCGPTPEER where the kernel has it
+// (Linux 4.13), so no path lookup can be raced, otherwise through
+// /dev/pts/N; on macOS from /dev/ptmx and /dev/ttysN; on FreeBSD with
+// posix_openpt(2) and /dev/pts/N. On Linux a read on the master after the
 // slave side is closed everywhere returns io.EOF. The slave is in the
 // kernel's default (cooked, echoing) mode: use MakeRaw for a byte pipe.
 // On error nothing stays open. Errors are *os.PathError.
 func OpenPTY(opts ...fdstream.Option) (master, slave *fdstream.Stream, err error) {
-	master, err = fdstream.Open("/dev/ptmx", os.O_RDWR, opts...)
+	master, err = ptyOpenMaster(opts)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -40,56 +50,20 @@ func OpenPTY(opts ...fdstream.Option) (master, slave *fdstream.Stream, err error
 	return master, slave, nil
 }
 
-// openSlave unlocks master's slave side and opens a descriptor of it with
-// O_RDWR|O_NOCTTY|O_CLOEXEC and extra flags.
-func openSlave(master *fdstream.Stream, extra int) (fd int, name string, err error) {
-	rc, err := master.SyscallConn()
-	if err != nil {
-		return -1, "", err
-	}
-	fd = -1
-	var cerr error
-	err = rc.Control(func(m uintptr) {
-		if cerr = unix.IoctlSetPointerInt(int(m), unix.TIOCSPTLCK, 0); cerr != nil {
-			cerr = &os.PathError{Op: "unlockpt", Path: master.Name(), Err: cerr}
-			return
-		}
-		n, e := unix.IoctlGetInt(int(m), unix.TIOCGPTN)
-		if e != nil {
-			cerr = &os.PathError{Op: "ptsname", Path: master.Name(), Err: e}
-			return
-		}
-		name = "/dev/pts/" + strconv.Itoa(n)
-		flags := uintptr(unix.O_RDWR | unix.O_NOCTTY | unix.O_CLOEXEC | extra)
-		r, _, errno := unix.Syscall(unix.SYS_IOCTL, m, unix.TIOCGPTPEER, flags)
-		if errno == 0 {
-			fd = int(r)
-			return
-		}
-		// Before Linux 4.13: open the path.
-		for {
-			fd, cerr = unix.Open(name, int(flags), 0)
-			if cerr != unix.EINTR {
-				break
-			}
-		}
-		if cerr != nil {
-			cerr = &os.PathError{Op: "open", Path: name, Err: cerr}
-		}
-	})
-	if err == nil {
-		err = cerr
-	}
-	return fd, name, err
-}
-
 // StartPTY starts cmd with a new pty as its controlling terminal and as
 // its stdin, stdout and stderr (those left nil), in a new session, and
 // returns a Conn over the master side. The child gets its own blocking
 // descriptors of the slave; the parent keeps none, so that once the child
 // (and whatever it started on the terminal) is gone, a Read on the Conn
-// returns io.EOF. The caller still waits for cmd with cmd.Wait. On error
-// nothing stays open and the child is not running. Errors are
+// returns io.EOF. The caller still waits for cmd with cmd.Wait.
+//
+// The terminal's window size is the kernel's default (0 rows, 0 columns)
+// unless StartPTYWithSize gives one. To resize it later, as a terminal
+// emulator does when its window changes, call SetWinSize on the Conn's
+// Stream (Conn.Streams): the kernel then sends SIGWINCH to the child's
+// foreground process group.
+//
+// On error nothing stays open and the child is not running. Errors are
 // *os.PathError from opening the pty (wrapping os.ErrInvalid for a nil
 // cmd), or cmd.Start's.
 //
@@ -99,12 +73,31 @@ func openSlave(master *fdstream.Stream, extra int) (fd int, name string, err err
 // whole cut to about 40 bytes), so that an error reads
 // `read tty /dev/ptmx->/dev/pts/3 (sh -c "read name"): i/o timeout`.
 func StartPTY(cmd *exec.Cmd, opts ...fdstream.Option) (*Conn, error) {
+	return startPTY(cmd, nil, opts)
+}
+
+// StartPTYWithSize is StartPTY with the terminal's window size set to ws
+// before cmd starts, so that the child's first look (stty size,
+// TIOCGWINSZ) sees it. Errors are StartPTY's, and *os.PathError with Op
+// "setwinsize" from setting the size. Like StartPTY it starts no
+// goroutine, and it is safe for concurrent use (cmd is not).
+func StartPTYWithSize(cmd *exec.Cmd, ws WinSize, opts ...fdstream.Option) (*Conn, error) {
+	return startPTY(cmd, &ws, opts)
+}
+
+func startPTY(cmd *exec.Cmd, ws *WinSize, opts []fdstream.Option) (*Conn, error) {
 	if cmd == nil {
 		return nil, &os.PathError{Op: "startpty", Path: "/dev/ptmx", Err: os.ErrInvalid}
 	}
-	master, err := fdstream.Open("/dev/ptmx", os.O_RDWR, opts...)
+	master, err := ptyOpenMaster(opts)
 	if err != nil {
 		return nil, err
+	}
+	if ws != nil {
+		if err := SetWinSize(master, *ws); err != nil {
+			master.Close()
+			return nil, err
+		}
 	}
 	sfd, name, err := openSlave(master, 0) // blocking: the child's programs expect it
 	if err != nil {
