@@ -47,8 +47,12 @@ type deadline struct {
 
 	// The runtime poller's side; setFile is nil for Streams on the shard
 	// loops or doing plain I/O. Guarded by mu, but for fileIsUser.
+	// Instants are Unix nanoseconds here, 0 for none: the composition
+	// runs at the bottom of a parking goroutine's stack, where every
+	// byte of frame counts (see errArmShallow).
 	setFile func(time.Time) error // the internal File's Set{Read,Write}Deadline
-	applied time.Time             // what setFile last wrote (zero: none)
+	whenNs  int64                 // when, in nanoseconds
+	applied int64                 // what setFile last wrote
 	closed  bool                  // Close ran: every park ends at once
 	// fileIsUser says the File's deadline is the user's and the Stream is
 	// open: a call with a Done-less ctx may park without taking mu.
@@ -58,18 +62,35 @@ type deadline struct {
 	parked     bool
 	parkedDone <-chan struct{}
 	parkedDL   time.Time
+	parkedNs   int64
 	// The ctx whose AfterFunc is registered, by its Done channel (a ctx
 	// value may not be comparable; two ctxs with one Done end together),
-	// and whether the registration outlives its call.
+	// whether the registration outlives its call, and whether its
+	// callback found it done.
 	done     <-chan struct{}
 	stopCtx  func() bool
 	keep     bool
+	fired    bool
 	lastDone <-chan struct{} // the Done of the previous park's ctx
 	onDone   func()          // d.ctxDone, made once: the AfterFunc callback
 }
 
+// unixNs is t in Unix nanoseconds, 0 for the zero Time (and 1 for the
+// one instant that would collide with it).
+func unixNs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	if ns := t.UnixNano(); ns != 0 {
+		return ns
+	}
+	return 1
+}
+
 // pastDeadline is what the File gets to end a park at once.
 var pastDeadline = time.Unix(1, 0)
+
+const pastNs = 1e9 // pastDeadline in nanoseconds
 
 // closedChan is returned to waiters whose deadline already passed.
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -78,6 +99,7 @@ func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.when = t
+	d.whenNs = unixNs(t)
 	if d.setFile != nil {
 		// A parked call sees the new deadline at once: the runtime
 		// re-arms its timer, or wakes it if t already passed.
@@ -179,18 +201,18 @@ func (d *deadline) initRuntime(set func(time.Time) error) {
 // effective is the deadline the File should have now: the user's, the
 // parked call's ctx deadline if earlier, and a past instant once the
 // parked call's ctx is done or the Stream closed. mu held.
-func (d *deadline) effective() time.Time {
-	eff := d.when
+func (d *deadline) effective() int64 {
+	eff := d.whenNs
 	if d.parked {
-		if !d.parkedDL.IsZero() && (eff.IsZero() || d.parkedDL.Before(eff)) {
-			eff = d.parkedDL
+		if d.parkedNs != 0 && (eff == 0 || d.parkedNs < eff) {
+			eff = d.parkedNs
 		}
-		if isDone(d.parkedDone) {
-			eff = pastDeadline
+		if d.fired && d.parkedDone == d.done {
+			eff = pastNs
 		}
 	}
 	if d.closed {
-		eff = pastDeadline
+		eff = pastNs
 	}
 	return eff
 }
@@ -200,11 +222,18 @@ func (d *deadline) effective() time.Time {
 func (d *deadline) applyLocked() error {
 	eff := d.effective()
 	var err error
-	if !eff.Equal(d.applied) {
+	if eff != d.applied {
 		d.applied = eff
-		err = d.setFile(eff)
+		t := d.when
+		switch {
+		case eff == pastNs && eff != d.whenNs:
+			t = pastDeadline
+		case eff != d.whenNs:
+			t = d.parkedDL
+		}
+		err = d.setFile(t)
 	}
-	d.fileIsUser.Store(!d.closed && eff.Equal(d.when))
+	d.fileIsUser.Store(!d.closed && eff == d.whenNs)
 	return err
 }
 
@@ -223,39 +252,53 @@ var errArmShallow = errors.New("fdstream: arm outside the callback")
 // errArmShallow when that needs more than a look; the caller then arms
 // with deep false and retries its syscall. It fails with os.ErrClosed
 // once Close ran. armed reports whether disarm must follow.
-func (d *deadline) arm(ctx context.Context, deep bool) (armed bool, err error) {
+func (d *deadline) arm(ctx context.Context, deep bool) (bool, error) {
 	done := ctx.Done()
 	if done == nil && d.fileIsUser.Load() {
 		return false, nil // Background: the File already has the user's deadline
 	}
-	var ctxDL time.Time
-	if done != nil {
-		ctxDL, _ = ctx.Deadline()
-	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.closed {
+		d.mu.Unlock()
 		return false, os.ErrClosed
 	}
 	if done != nil && done != d.done {
 		if deep {
+			d.mu.Unlock()
 			return false, errArmShallow
 		}
-		d.unregister()
-		d.done = done
-		d.keep = done == d.lastDone // it came back: keep it from now on
-		d.stopCtx = context.AfterFunc(ctx, d.onDone)
+		d.register(ctx, done)
 	}
 	d.parked = done != nil
 	d.parkedDone = done
-	d.parkedDL = ctxDL
-	if deep && !d.effective().Equal(d.applied) {
+	if done != nil {
+		d.parkedDL, _ = ctx.Deadline()
+		d.parkedNs = unixNs(d.parkedDL)
+	}
+	if d.effective() == d.applied {
+		d.mu.Unlock()
+		return d.parked, nil
+	}
+	if deep {
 		d.parked = false
 		d.parkedDone = nil
-		d.parkedDL = time.Time{}
+		d.parkedDL, d.parkedNs = time.Time{}, 0
+		d.mu.Unlock()
 		return false, errArmShallow
 	}
-	return d.parked, d.applyLocked()
+	err := d.applyLocked()
+	d.mu.Unlock()
+	return d.parked, err
+}
+
+// register replaces the AfterFunc registration with one for ctx, whose
+// Done is done. A ctx that parked in the previous call too is kept from
+// now on; one seen once is dropped by disarm. mu held.
+func (d *deadline) register(ctx context.Context, done <-chan struct{}) {
+	d.unregister()
+	d.done = done
+	d.keep = done == d.lastDone // it came back: keep it from now on
+	d.stopCtx = context.AfterFunc(ctx, d.onDone)
 }
 
 // disarm ends a park. A registration made for a ctx seen once is dropped
@@ -269,7 +312,7 @@ func (d *deadline) disarm() {
 	}
 	d.parked = false
 	d.parkedDone = nil
-	d.parkedDL = time.Time{}
+	d.parkedDL, d.parkedNs = time.Time{}, 0
 	d.mu.Unlock()
 }
 
@@ -281,6 +324,7 @@ func (d *deadline) unregister() {
 	}
 	d.done = nil
 	d.keep = false
+	d.fired = false
 }
 
 // ctxDone is the AfterFunc callback, for whichever ctx it was registered:
@@ -290,7 +334,11 @@ func (d *deadline) unregister() {
 func (d *deadline) ctxDone() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.parked && d.parkedDone == d.done && isDone(d.done) {
+	if !isDone(d.done) {
+		return // a replaced registration's callback
+	}
+	d.fired = true
+	if d.parked && d.parkedDone == d.done {
 		d.applyLocked()
 	}
 }

@@ -394,6 +394,17 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 	var err error
 	if s.rc != nil {
 		n, err = s.readRuntime(ctx, p)
+		for err == errArmShallow {
+			// Arm here, as high on the stack as it gets: registering
+			// an AfterFunc is the deepest thing a read does, and a
+			// parked goroutine keeps the stack it grew.
+			if s.rop.armed, err = s.rdl.arm(ctx, false); err != nil {
+				s.rop = op{}
+				err = s.pathErr("read", err)
+				break
+			}
+			n, err = s.readRuntime(ctx, p)
+		}
 	} else {
 		n, err = s.readLoop(ctx, p)
 	}
@@ -464,7 +475,17 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 	}
 	defer s.unlock(&s.wlock)
 	if s.rc != nil {
-		n, err := s.writeRuntime(ctx, p)
+		s.wop.ctx, s.wop.p, s.wop.n = ctx, p, 0
+		n, err := s.writeRuntime(ctx)
+		for err == errArmShallow {
+			// Arm high on the stack, as ReadContext does.
+			if s.wop.armed, err = s.wdl.arm(ctx, false); err != nil {
+				n = s.wop.n
+				s.wop = op{}
+				break
+			}
+			n, err = s.writeRuntime(ctx)
+		}
 		if err != nil {
 			return n, s.pathErr("write", err)
 		}
@@ -505,8 +526,9 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 
 // readRuntime is one read on the Go runtime poller: RawConn.Read runs
 // runtimeRead, which tries the syscall and, on EAGAIN, arms the deadline
-// and parks; an arm that would go deep (errArmShallow) is done here and
-// the syscall tried again. It returns ReadContext's result.
+// and parks. It returns ReadContext's result, or errArmShallow when the
+// arm would go deep: ReadContext then arms and calls it again, which
+// tries the syscall again.
 func (s *Stream) readRuntime(ctx context.Context, p []byte) (int, error) {
 	o := &s.rop
 	o.ctx, o.p = ctx, p
@@ -514,9 +536,7 @@ func (s *Stream) readRuntime(ctx context.Context, p []byte) (int, error) {
 		err := s.rc.Read(s.readFn)
 		if err == nil && o.err == errArmShallow {
 			o.err = nil
-			if o.armed, err = s.rdl.arm(ctx, false); err == nil {
-				continue
-			}
+			return 0, errArmShallow // ReadContext arms, and calls again
 		}
 		if o.armed {
 			o.armed = false
@@ -554,16 +574,15 @@ func (s *Stream) runtimeRead(fd uintptr) bool {
 
 // writeRuntime writes all of p on the Go runtime poller, as readRuntime
 // reads: n is exactly what reached the fd, whatever ended the call.
-func (s *Stream) writeRuntime(ctx context.Context, p []byte) (int, error) {
+// The call's state (p, and what was written so far) is in s.wop, which
+// WriteContext set.
+func (s *Stream) writeRuntime(ctx context.Context) (int, error) {
 	o := &s.wop
-	o.ctx, o.p = ctx, p
 	for {
 		err := s.rc.Write(s.writeFn)
 		if err == nil && o.err == errArmShallow {
 			o.err = nil
-			if o.armed, err = s.wdl.arm(ctx, false); err == nil {
-				continue
-			}
+			return o.n, errArmShallow // WriteContext arms, and calls again
 		}
 		if o.armed {
 			o.armed = false
