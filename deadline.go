@@ -262,6 +262,14 @@ func (d *deadline) arm(ctx context.Context, deep bool) (bool, error) {
 		d.mu.Unlock()
 		return false, os.ErrClosed
 	}
+	// Deep is fine where the ctx changes from park to park (a fresh ctx
+	// per call): those calls pay for a registration each time anyway, and
+	// going shallow would add a syscall to each. It is the first park,
+	// and a ctx that comes back, that may stay parked long on the stack
+	// it grew.
+	if deep && d.lastDone != nil && d.lastDone != done {
+		deep = false
+	}
 	if done != nil && done != d.done {
 		if deep {
 			d.mu.Unlock()
