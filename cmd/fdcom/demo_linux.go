@@ -195,7 +195,7 @@ func (d *demoDevice) serve(m, s *fdstream.Stream) (replug time.Duration, unplugg
 	}
 }
 
-// letConsoleRead waits, up to a second, until fdcom has read what the
+// letConsoleRead waits, up to two seconds, until fdcom has read what the
 // device said: a tty that hangs up throws away the input its reader has
 // not taken yet, and the device wants its OK seen, as a device that
 // resets after answering waits for its UART to drain. InQueue on the
@@ -213,7 +213,7 @@ func (d *demoDevice) letConsoleRead(s *fdstream.Stream) {
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	limit := time.NewTimer(time.Second)
+	limit := time.NewTimer(2 * time.Second)
 	defer limit.Stop()
 	for {
 		if n, err := adapters.InQueue(s); err != nil || n == 0 {
@@ -366,7 +366,8 @@ func demoAnswer(line string, status func() string) demoReply {
 
 // lineReader is the device's input side: it echoes what it receives, as
 // a modem does (ATE1), takes CR, LF or CR LF as the end of a line (a raw
-// terminal sends CR for Enter), and erases with DEL or BS.
+// terminal sends CR for Enter), and erases with DEL or BS; other control
+// bytes are echoed as ^X and not kept.
 type lineReader struct {
 	line    []byte
 	afterCR bool // an LF now belongs to the CR before it
@@ -402,7 +403,9 @@ func (r *lineReader) feed(p, out []byte, answer func(line string) (text []byte, 
 				out = append(out, '\b', ' ', '\b')
 			}
 		case b < 0x20 && b != '\t':
-			// Other control bytes are neither echoed nor kept.
+			// Other control bytes are echoed in caret notation, so that
+			// C-a C-a shows as ^A, and not kept.
+			out = append(out, '^', b|0x40)
 		case len(r.line) == demoMaxLine:
 			r.tooLong = true
 		default:

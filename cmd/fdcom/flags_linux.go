@@ -278,7 +278,7 @@ func parseEscape(v string) (byte, bool) {
 func keyName(b byte) string {
 	switch {
 	case b < 0x20:
-		return "C-" + string(rune(strings.ToLower(string(rune(b|0x40)))[0]))
+		return "C-" + string(rune(strings.ToLower(string(rune(b | 0x40)))[0]))
 	case b == 0x7f:
 		return "DEL"
 	case b < 0x7f:

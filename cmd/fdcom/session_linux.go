@@ -88,10 +88,10 @@ type session struct {
 	iface  int
 	line   adapters.SerialConfig // as asked, and the baud as C-u/C-d left it
 
-	conn    *connection  // nil while waiting for a reconnect
-	pending []writeItem  // typed, waiting for the port's writer
-	dropped bool         // said that typing is dropped while disconnected
-	lastErr string       // the last reconnect error shown
+	conn    *connection // nil while waiting for a reconnect
+	pending []writeItem // typed, waiting for the port's writer
+	dropped bool        // said that typing is dropped while disconnected
+	lastErr string      // the last reconnect error shown
 	ctx     context.Context
 	cancel  context.CancelFunc
 	events  chan any        // from the goroutines below
