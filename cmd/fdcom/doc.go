@@ -36,7 +36,8 @@
 // fdcom -demo opens a pty and runs a small device on its master side, in
 // fdcom's own process; fdcom opens the slave as its port, through a
 // symbolic link (ttyDEMO) in a temporary directory. The device echoes
-// what it receives, as a modem does; it answers a line starting with AT
+// what it receives, as a modem does (control bytes as ^X, so that C-a
+// C-a shows as ^A); it answers a line starting with AT
 // with OK (ATI identifies it, AT+LINES? reports its DTR, RTS and line
 // settings) and echoes any other line back after "echo: ". A line ends
 // with CR, LF or CR LF. AT+UNPLUG (or AT+UNPLUG=N, N seconds) simulates
