@@ -17,7 +17,7 @@ func TestE2EDemoSession(t *testing.T) {
 	logDir := t.TempDir()
 	logFile := filepath.Join(logDir, "fdcom.log")
 	p := startPane(t, []string{"-demo", "-l", logFile})
-	p.waitFor("the demo device) 115200 8N1; C-a C-h help, C-a C-x quit")
+	p.waitForMatch(`^fdcom: /\S+/ttyDEMO \(/dev/pts/\d+, the demo device\) 115200 8N1; C-a C-h help, C-a C-x quit$`)
 	p.waitFor("[demo device] plugged in: type AT, ATI, AT+LINES? or AT+UNPLUG, then Enter")
 
 	p.typeText("AT")
@@ -46,7 +46,7 @@ func TestE2EDemoSession(t *testing.T) {
 	p.waitForLine("[demo device] line now 57600 8N1, read from its pty")
 
 	p.escape("16") // C-v
-	p.waitFor("ttyDEMO (/dev/pts/")
+	p.waitForMatch(`^\*\*\* /\S+/ttyDEMO \(/dev/pts/\d+\): 57600 8N1$`)
 	p.waitForLine("*** modem lines: DTR on, RTS off (simulated by the demo device: a pty has none)")
 	p.waitForLine("*** escape C-a, hex off, log " + logFile + ", reconnect off")
 	p.typeText("AT+LINES?")
@@ -115,8 +115,7 @@ func TestE2EDemoReconnect(t *testing.T) {
 	p.waitFor("ttyDEMO hung up (the device is gone: unplugged?)")
 	p.waitFor("*** waiting for ")
 	p.waitFor("ttyDEMO to come back; C-a C-x quits")
-	p.waitFor("*** reconnected: ")
-	p.waitFor("(/dev/pts/")
+	p.waitForMatch(`^\*\*\* reconnected: /\S+/ttyDEMO \(/dev/pts/\d+\) 230400 8N1$`)
 	p.waitFor("[demo device] plugged in", 2)
 	p.waitForLine("[demo device] line now 230400 8N1, read from its pty", 2)
 	oks := p.countLines("OK") // AT+UNPLUG's OK may be lost in the hang-up, as with a real unplug
@@ -127,6 +126,7 @@ func TestE2EDemoReconnect(t *testing.T) {
 	if code := p.waitExit(); code != 0 {
 		t.Errorf("exit status %d", code)
 	}
+	t.Logf("capture-pane of the session:\n%s", p.screen())
 }
 
 // While it waits for the port, fdcom still answers quit.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -189,6 +190,20 @@ func (p *pane) waitForLine(want string, n ...int) {
 	}
 	p.poll(fmt.Sprintf("the line %q (x%d)", want, count), func() bool {
 		return p.countLines(want) >= count
+	})
+}
+
+// waitForMatch waits until a line of the pane matches re.
+func (p *pane) waitForMatch(re string) {
+	p.t.Helper()
+	rx := regexp.MustCompile(re)
+	p.poll(fmt.Sprintf("a line matching %s", re), func() bool {
+		for _, l := range strings.Split(p.screen(), "\n") {
+			if rx.MatchString(strings.TrimRight(l, " ")) {
+				return true
+			}
+		}
+		return false
 	})
 }
 
