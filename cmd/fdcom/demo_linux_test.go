@@ -311,6 +311,7 @@ func TestDemoDeviceStopWhileUnplugged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(d.stop) // a second stop does nothing
 	p := openDemoPort(t, d.link)
 	p.write("AT+UNPLUG=3600\r")
 	if err := p.waitEnd(); err != io.EOF {

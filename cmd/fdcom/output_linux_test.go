@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -95,5 +97,47 @@ func TestHelpNamesEveryCommand(t *testing.T) {
 		if !strings.Contains(help, keyName(k)+" ") {
 			t.Errorf("help does not name %s", keyName(k))
 		}
+	}
+}
+
+// runCaptured runs fdcom's run with stdout and stderr in files, and no
+// terminal.
+func runCaptured(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	dir := t.TempDir()
+	files := make([]*os.File, 3)
+	for i, name := range []string{"stdin", "stdout", "stderr"} {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		files[i] = f
+	}
+	code = run(args, env{stdin: files[0], stdout: files[1], stderr: files[2]})
+	out, _ := os.ReadFile(files[1].Name())
+	errOut, _ := os.ReadFile(files[2].Name())
+	return code, string(out), string(errOut)
+}
+
+// --list prints this machine's ports as ListSerialPorts finds them, or
+// says there are none; -h prints the usage.
+func TestListAndHelp(t *testing.T) {
+	ports, err := adapters.ListSerialPorts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCaptured(t, "--list")
+	switch {
+	case code != 0:
+		t.Errorf("--list: status %d, stderr %q", code, errOut)
+	case len(ports) == 0 && (out != "" || errOut != "fdcom: no serial ports found\n"):
+		t.Errorf("--list with no ports: stdout %q, stderr %q", out, errOut)
+	case len(ports) > 0 && (out != formatPorts(ports) || errOut != ""):
+		t.Errorf("--list: stdout %q, stderr %q; want %q", out, errOut, formatPorts(ports))
+	}
+	code, out, errOut = runCaptured(t, "-h")
+	if code != 0 || out != usageText || errOut != "" {
+		t.Errorf("-h: status %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }

@@ -63,10 +63,28 @@ func (tt *testTerminal) state() (*unix.Termios, int) {
 	return tio, fl
 }
 
-// runInProcess runs fdcom's run with tt as its terminal.
+// runInProcess runs fdcom's run with tt as its terminal. If the test
+// ends before fdcom does, cleanup types C-a C-x and waits for it.
 func runInProcess(t *testing.T, tt *testTerminal, args ...string) <-chan int {
 	code := make(chan int, 1)
-	go func() { code <- run(args, env{stdin: tt.tty, stdout: tt.tty, stderr: tt.tty}) }()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		code <- run(args, env{stdin: tt.tty, stdout: tt.tty, stderr: tt.tty})
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		tt.s.Write([]byte("\x01\x18"))
+		select {
+		case <-done:
+		case <-time.After(hang):
+			t.Errorf("fdcom still running %v after C-a C-x at cleanup", hang)
+		}
+	})
 	return code
 }
 
