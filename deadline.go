@@ -57,6 +57,9 @@ type deadline struct {
 	stopCtx func() bool
 	gen     uint64 // bumped when done changes; fences late callbacks
 	fired   bool   // the AfterFunc of generation gen ran
+	// peer is the other Stream of a Copy that waits in this direction
+	// (copy.go): its Close ends the park as this Stream's own would.
+	peer *Stream
 }
 
 // pastDeadline is what the File gets to end a park at once.
@@ -173,6 +176,9 @@ func (d *deadline) applyLocked() error {
 			eff = d.parkedDL
 		}
 		if d.fired && d.parkedDone != nil && d.parkedDone == d.done {
+			eff = pastDeadline
+		}
+		if d.peer != nil && d.peer.life.closed() {
 			eff = pastDeadline
 		}
 	}
