@@ -32,7 +32,7 @@ import (
 )
 
 // measurements in report order.
-var measurements = []string{"pingpong", "throughput", "cancel", "scale", "allocs"}
+var measurements = []string{"pingpong", "throughput", "cancel", "scale", "allocs", "copy", "vectored"}
 
 // config is what the flags ask for.
 type config struct {
@@ -150,6 +150,18 @@ func measure(m string, w io.Writer, cfg config, run bool) {
 			res = runAllocs(w, cfg)
 		}
 		allocTargets(res)
+	case "copy":
+		var res []copyResult
+		if run {
+			res = runCopy(w, cfg)
+		}
+		copyTargets(res)
+	case "vectored":
+		var res []vectoredResult
+		if run {
+			res = runVectored(w, cfg)
+		}
+		vectoredTargets(res)
 	}
 }
 
