@@ -32,4 +32,22 @@
 // Descriptors epoll cannot watch (regular files, block devices) get plain
 // I/O: ctx and deadlines are checked before each syscall, but a syscall
 // that has started is not interrupted.
+//
+// # Copying and vectored I/O
+//
+// Stream is an io.ReaderFrom and an io.WriterTo, and Copy uses them:
+// between two Streams on Linux the bytes move with splice(2), on the
+// Streams' own waits, so that ctx, deadlines and a Close of either end
+// stop a copy in the middle; bytes a copy took but could not write come
+// back in a *CopyError. WriteBuffersContext and ReadBuffersContext do
+// vectored I/O (writev, readv) with the same rules as WriteContext and
+// ReadContext. Package ctxiotest checks any ReadContext/WriteContext
+// implementation against the promises this package keeps.
+//
+// # API stability
+//
+// The module has no tagged version yet: until v1.0.0 its API may still
+// change between minor versions, every change listed in CHANGELOG.md;
+// from v1.0.0 on, it will not break code written against it, on the
+// terms of the Go 1 compatibility promise.
 package fdstream

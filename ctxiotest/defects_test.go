@@ -184,9 +184,9 @@ func goroutinePerCallPipe() (fdstream.ContextReader, fdstream.ContextWriter, fun
 	return goroutinePerCall{r}, goroutinePerCall{w}, func() { r.Close(); w.Close() }, nil
 }
 
-// The checks catch the defects of a goroutine-per-call wrapper: the
-// bytes its leftover goroutines eat or write after the call returned,
-// and the goroutines themselves.
+// Guarantee 29: the checks catch the defects of a goroutine-per-call
+// wrapper: the bytes its leftover goroutines eat or write after the call
+// returned, and the goroutines themselves.
 func TestPipeFailsGoroutinePerCall(t *testing.T) {
 	rec := &recorder{name: "TestPipe"}
 	run(rec, goroutinePerCallPipe, 2*time.Second)
