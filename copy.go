@@ -232,17 +232,17 @@ func copyStreams(ctx context.Context, dst, src *Stream, limit int64) (int64, err
 	if !src.valid() || !dst.valid() {
 		return 0, os.ErrInvalid
 	}
-	if err := src.lock(ctx, src.rlock, &src.rdl); err != nil {
+	if err := src.lock(ctx, &src.rlock, &src.rdl); err != nil {
 		return 0, src.pathErr("read", err)
 	}
-	defer src.unlock(src.rlock)
-	if err := dst.lockPeer(ctx, dst.wlock, &dst.wdl, src); err != nil {
+	defer src.unlock(&src.rlock)
+	if err := dst.lockPeer(ctx, &dst.wlock, &dst.wdl, src); err != nil {
 		if err == errPeerClosed {
 			return 0, src.pathErr("read", os.ErrClosed)
 		}
 		return 0, dst.pathErr("write", err)
 	}
-	defer dst.unlock(dst.wlock)
+	defer dst.unlock(&dst.wlock)
 	linked := link(src, dst)
 	defer unlink(src, dst)
 	c := &copier{ctx: ctx, src: src, dst: dst, limit: limit}

@@ -2,6 +2,7 @@ package fdstream
 
 import (
 	"context"
+	"errors"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -21,11 +22,14 @@ import (
 //     is the composition: min(user deadline, ctx deadline), or a past
 //     instant once the ctx is done or the Stream closed. A ctx whose
 //     Done() is nil costs nothing; otherwise one context.AfterFunc per
-//     direction is registered when a call is about to park, kept while
-//     later calls bring the same ctx, and replaced when another ctx comes.
-//     A generation fences its callback, so a callback that runs late never
-//     ends a later call and never changes the user's deadline (DESIGN.md,
-//     "How a Stream waits").
+//     direction is registered when a call is about to park. A ctx seen
+//     by one park only is unregistered when its call returns (so a fresh
+//     ctx per call leaves nothing behind, and cancelling it later starts
+//     no callback); one that comes back is kept while later calls bring
+//     it, and replaced when another ctx comes. The callback acts only if
+//     the ctx now registered is done and a call with that ctx is parked,
+//     so a callback that runs late never ends a later call and never
+//     changes the user's deadline (DESIGN.md, "How a Stream waits").
 //   - On the library's shard loops (reactor.Epoll, reactor.Select): the
 //     call selects on the registration's readiness channel, ctx.Done(),
 //     the deadline's channel and the Stream's closing channel.
@@ -42,28 +46,55 @@ type deadline struct {
 	passed atomic.Bool   // the deadline is set and has passed
 
 	// The runtime poller's side; setFile is nil for Streams on the shard
-	// loops or doing plain I/O. Guarded by mu.
+	// loops or doing plain I/O. Guarded by mu, but for fileIsUser.
+	// Instants are Unix nanoseconds here, 0 for none: the composition
+	// runs at the bottom of a parking goroutine's stack, where every
+	// byte of frame counts (see errArmShallow).
 	setFile func(time.Time) error // the internal File's Set{Read,Write}Deadline
-	applied time.Time             // what setFile last wrote (zero: none)
+	whenNs  int64                 // when, in nanoseconds
+	applied int64                 // what setFile last wrote
 	closed  bool                  // Close ran: every park ends at once
-	// The call parked now (between arm and disarm): its ctx's Done and
-	// deadline.
+	// fileIsUser says the File's deadline is the user's and the Stream is
+	// open: a call with a Done-less ctx may park without taking mu.
+	fileIsUser atomic.Bool
+	// The call parked now (between arm and disarm), if its ctx has a
+	// Done: that Done and the ctx's deadline.
 	parked     bool
 	parkedDone <-chan struct{}
 	parkedDL   time.Time
+	parkedNs   int64
 	// The ctx whose AfterFunc is registered, by its Done channel (a ctx
-	// value may not be comparable; two ctxs with one Done end together).
-	done    <-chan struct{}
-	stopCtx func() bool
-	gen     uint64 // bumped when done changes; fences late callbacks
-	fired   bool   // the AfterFunc of generation gen ran
+	// value may not be comparable; two ctxs with one Done end together),
+	// whether the registration outlives its call, and whether its
+	// callback found it done.
+	done     <-chan struct{}
+	stopCtx  func() bool
+	keep     bool
+	fired    bool
+	lastDone <-chan struct{} // the Done of the previous park's ctx
+	onDone   func()          // d.ctxDone, made once: the AfterFunc callback
 	// peer is the other Stream of a Copy that waits in this direction
-	// (copy.go): its Close ends the park as this Stream's own would.
+	// (copy.go): once it is closed, every park ends at once, as on this
+	// Stream's own Close.
 	peer *Stream
+}
+
+// unixNs is t in Unix nanoseconds, 0 for the zero Time (and 1 for the
+// one instant that would collide with it).
+func unixNs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	if ns := t.UnixNano(); ns != 0 {
+		return ns
+	}
+	return 1
 }
 
 // pastDeadline is what the File gets to end a park at once.
 var pastDeadline = time.Unix(1, 0)
+
+const pastNs = 1e9 // pastDeadline in nanoseconds
 
 // closedChan is returned to waiters whose deadline already passed.
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
@@ -72,6 +103,7 @@ func (d *deadline) set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.when = t
+	d.whenNs = unixNs(t)
 	if d.setFile != nil {
 		// A parked call sees the new deadline at once: the runtime
 		// re-arms its timer, or wakes it if t already passed.
@@ -157,96 +189,183 @@ func (d *deadline) stop() {
 	if d.timer != nil {
 		d.timer.Stop()
 	}
+	d.unregister()
+	d.lastDone = nil
+	d.mu.Unlock()
+}
+
+// initRuntime readies d for a Stream on the runtime poller; set is the
+// File's Set{Read,Write}Deadline.
+func (d *deadline) initRuntime(set func(time.Time) error) {
+	d.setFile = set
+	d.onDone = d.ctxDone
+	d.fileIsUser.Store(true)
+}
+
+// effective is the deadline the File should have now: the user's, the
+// parked call's ctx deadline if earlier, and a past instant once the
+// parked call's ctx is done, the Stream closed, or the other Stream of
+// a Copy waiting here closed. mu held.
+func (d *deadline) effective() int64 {
+	eff := d.whenNs
+	if d.parked {
+		if d.parkedNs != 0 && (eff == 0 || d.parkedNs < eff) {
+			eff = d.parkedNs
+		}
+		if d.fired && d.parkedDone == d.done {
+			eff = pastNs
+		}
+	}
+	if d.closed || d.peer != nil && d.peer.life.closed() {
+		eff = pastNs
+	}
+	return eff
+}
+
+// applyLocked writes the effective deadline to the File if it changed.
+// mu held.
+func (d *deadline) applyLocked() error {
+	eff := d.effective()
+	var err error
+	if eff != d.applied {
+		d.applied = eff
+		t := d.when
+		switch {
+		case eff == pastNs && eff != d.whenNs:
+			t = pastDeadline
+		case eff != d.whenNs:
+			t = d.parkedDL
+		}
+		err = d.setFile(t)
+	}
+	d.fileIsUser.Store(!d.closed && eff == d.whenNs)
+	return err
+}
+
+// errArmShallow tells a RawConn callback that arming would go deep: it
+// must register an AfterFunc or write a new deadline to the File, and
+// both are left to the caller of RawConn.Read, nearer the top of the
+// goroutine's stack (a blocked goroutine whose stack grew past its first
+// 2 KiB keeps 4 KiB: 1.74× os.File's RSS per blocked reader at 9,800
+// pipes, with context.AfterFunc's propagateCancel and mapassign frames at
+// the bottom of the deepest path).
+var errArmShallow = errors.New("fdstream: arm outside the callback")
+
+// arm prepares a park on the runtime poller for a call with ctx, which has
+// just seen EAGAIN: the ctx's AfterFunc is registered, and the File has
+// the effective deadline. From a RawConn callback (deep), it returns
+// errArmShallow when that needs more than a look; the caller then arms
+// with deep false and retries its syscall. It fails with os.ErrClosed
+// once Close ran. armed reports whether disarm must follow.
+func (d *deadline) arm(ctx context.Context, deep bool) (bool, error) {
+	done := ctx.Done()
+	if done == nil && d.fileIsUser.Load() {
+		return false, nil // Background: the File already has the user's deadline
+	}
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return false, os.ErrClosed
+	}
+	// Deep is fine where the ctx changes from park to park (a fresh ctx
+	// per call): those calls pay for a registration each time anyway, and
+	// going shallow would add a syscall to each. It is the first park,
+	// and a ctx that comes back, that may stay parked long on the stack
+	// it grew.
+	if deep && d.lastDone != nil && d.lastDone != done {
+		deep = false
+	}
+	if done != nil && done != d.done {
+		if deep {
+			d.mu.Unlock()
+			return false, errArmShallow
+		}
+		d.register(ctx, done)
+	}
+	d.parked = done != nil
+	d.parkedDone = done
+	if done != nil {
+		d.parkedDL, _ = ctx.Deadline()
+		d.parkedNs = unixNs(d.parkedDL)
+	}
+	if d.effective() == d.applied {
+		d.mu.Unlock()
+		return d.parked, nil
+	}
+	if deep {
+		d.parked = false
+		d.parkedDone = nil
+		d.parkedDL, d.parkedNs = time.Time{}, 0
+		d.mu.Unlock()
+		return false, errArmShallow
+	}
+	err := d.applyLocked()
+	d.mu.Unlock()
+	return d.parked, err
+}
+
+// register replaces the AfterFunc registration with one for ctx, whose
+// Done is done. A ctx that parked in the previous call too is kept from
+// now on; one seen once is dropped by disarm. mu held.
+func (d *deadline) register(ctx context.Context, done <-chan struct{}) {
+	d.unregister()
+	d.done = done
+	d.keep = done == d.lastDone // it came back: keep it from now on
+	d.stopCtx = context.AfterFunc(ctx, d.onDone)
+}
+
+// disarm ends a park. A registration made for a ctx seen once is dropped
+// now; the File keeps its deadline until the next call that parks, or
+// SetDeadline, changes it: a call that finds data ready never touches it.
+func (d *deadline) disarm() {
+	d.mu.Lock()
+	d.lastDone = d.parkedDone
+	if !d.keep && d.done == d.parkedDone {
+		d.unregister()
+	}
+	d.parked = false
+	d.parkedDone = nil
+	d.parkedDL, d.parkedNs = time.Time{}, 0
+	d.mu.Unlock()
+}
+
+// unregister drops the AfterFunc registration. mu held.
+func (d *deadline) unregister() {
 	if d.stopCtx != nil {
 		d.stopCtx()
 		d.stopCtx = nil
 	}
-	d.gen++
-	d.mu.Unlock()
+	d.done = nil
+	d.keep = false
+	d.fired = false
 }
 
-// applyLocked writes the effective deadline to the File if it changed:
-// the user's deadline, the parked call's ctx deadline if earlier, and a
-// past instant once the parked call's ctx is done or the Stream closed.
-// mu held.
-func (d *deadline) applyLocked() error {
-	eff := d.when
-	if d.parked {
-		if !d.parkedDL.IsZero() && (eff.IsZero() || d.parkedDL.Before(eff)) {
-			eff = d.parkedDL
-		}
-		if d.fired && d.parkedDone != nil && d.parkedDone == d.done {
-			eff = pastDeadline
-		}
-		if d.peer != nil && d.peer.life.closed() {
-			eff = pastDeadline
-		}
-	}
-	if d.closed {
-		eff = pastDeadline
-	}
-	if eff.Equal(d.applied) {
-		return nil
-	}
-	d.applied = eff
-	return d.setFile(eff)
-}
-
-// arm prepares a park on the runtime poller for a call with ctx, which has
-// just seen EAGAIN: it registers ctx's AfterFunc unless the one registered
-// is ctx's already, and puts the effective deadline on the File. It fails
-// with os.ErrClosed once Close ran.
-func (d *deadline) arm(ctx context.Context) error {
-	done := ctx.Done()
-	var ctxDL time.Time
-	if done != nil {
-		ctxDL, _ = ctx.Deadline()
-	}
+// ctxDone is the AfterFunc callback, for whichever ctx it was registered:
+// it ends the parked call if the ctx registered now is done and is that
+// call's. A callback of a replaced registration finds a ctx that is not
+// done, or a call with another ctx parked, and does nothing.
+func (d *deadline) ctxDone() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.closed {
-		return os.ErrClosed
-	}
-	if done != nil && done != d.done {
-		if d.stopCtx != nil {
-			d.stopCtx()
-		}
-		d.gen++
-		d.fired = false
-		d.done = done
-		g := d.gen
-		d.stopCtx = context.AfterFunc(ctx, func() { d.cancel(g) })
-	}
-	d.parked = true
-	d.parkedDone = done
-	d.parkedDL = ctxDL
-	return d.applyLocked()
-}
-
-// disarm ends a park. The File keeps its deadline until the next call
-// that parks, or SetDeadline, changes it: a call that finds data ready
-// never touches it.
-func (d *deadline) disarm() {
-	d.mu.Lock()
-	d.parked = false
-	d.parkedDone = nil
-	d.parkedDL = time.Time{}
-	d.mu.Unlock()
-}
-
-// cancel is the AfterFunc callback of generation g: it ends the parked
-// call if that call's ctx is the one that is done. A callback of an older
-// generation, or one that finds a call with another ctx parked, does
-// nothing but note that its ctx is done.
-func (d *deadline) cancel(g uint64) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if g != d.gen {
-		return
+	if !isDone(d.done) {
+		return // a replaced registration's callback
 	}
 	d.fired = true
-	if d.parked {
+	if d.parked && d.parkedDone == d.done {
 		d.applyLocked()
+	}
+}
+
+// isDone reports whether a Done channel is closed; nil never is.
+func isDone(done <-chan struct{}) bool {
+	if done == nil {
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -258,6 +377,7 @@ func (d *deadline) closeWake() {
 	if d.setFile != nil {
 		d.applyLocked()
 	}
+	d.fileIsUser.Store(false)
 }
 
 // resolve turns the error of a park on the runtime poller into the error
@@ -313,13 +433,16 @@ func (s *Stream) waitLoop(ctx context.Context, i reactor.Interest, d *deadline) 
 }
 
 // park is what a runtime poller callback does on EAGAIN: arm the
-// direction and tell the test hook. It reports whether the call may park
-// (the callback then returns false); if not, *errp says why.
-func (s *Stream) park(ctx context.Context, i reactor.Interest, d *deadline, errp *error) bool {
-	if err := d.arm(ctx); err != nil {
-		*errp = err
+// direction (deep: see errArmShallow) and tell the test hook. It reports
+// whether the call may park (the callback then returns false); if not,
+// o.err says why.
+func (s *Stream) park(o *op, i reactor.Interest, d *deadline) bool {
+	armed, err := d.arm(o.ctx, true)
+	if err != nil {
+		o.err = err
 		return false
 	}
+	o.armed = armed
 	if h := testHookBlock.Load(); h != nil {
 		(*h)(s, i)
 	}

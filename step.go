@@ -33,11 +33,10 @@ type step struct {
 	// must wait for i; any other result ends the step.
 	sys func(fd int) (int, error)
 	// cb is sys as a RawConn callback, made once by init so that a
-	// step allocates nothing; n, err and armed are its results.
-	cb    func(fd uintptr) bool
-	n     int
-	err   error
-	armed bool
+	// step allocates nothing; o holds its results (n, err, armed) as a
+	// ReadContext's op does, for park.
+	cb func(fd uintptr) bool
+	o  op
 }
 
 // init readies st for s in direction i. It allocates the callback, once.
@@ -58,6 +57,9 @@ func (st *step) run() (int, error) {
 	s := st.s
 	switch {
 	case s.rc != nil:
+		o := &st.o
+		o.ctx = st.ctx
+		defer func() { o.ctx = nil }()
 		for {
 			var err error
 			if st.i == reactor.Writable {
@@ -65,13 +67,21 @@ func (st *step) run() (int, error) {
 			} else {
 				err = s.rc.Read(st.cb)
 			}
-			if st.armed {
-				st.armed = false
+			if err == nil && o.err == errArmShallow {
+				// Arming would go deep (deadline.go): arm here, out of
+				// the callback, and try the syscall again.
+				o.err = nil
+				if o.armed, err = st.d.arm(st.ctx, false); err == nil {
+					continue
+				}
+			}
+			if o.armed {
+				o.armed = false
 				st.d.disarm()
 			}
 			if err == nil {
-				n, err := st.n, st.err
-				st.n, st.err = 0, nil
+				n, err := o.n, o.err
+				o.n, o.err = 0, nil
 				return n, err
 			}
 			if st.peer != nil && !s.life.closed() && st.peer.life.closed() {
@@ -117,10 +127,9 @@ func (st *step) callback(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			st.armed = true
-			return !st.s.park(st.ctx, st.i, st.d, &st.err)
+			return !st.s.park(&st.o, st.i, st.d)
 		}
-		st.n, st.err = n, err
+		st.o.n, st.o.err = n, err
 		return true
 	}
 }
@@ -150,7 +159,7 @@ func (s *Stream) waitPeer(ctx context.Context, i reactor.Interest, d *deadline, 
 
 // lockPeer is lock for the second Stream a Copy locks: it also gives up
 // when peer, the Stream whose lock the Copy already holds, is closed.
-func (s *Stream) lockPeer(ctx context.Context, sem chan struct{}, d *deadline, peer *Stream) error {
+func (s *Stream) lockPeer(ctx context.Context, l *dirLock, d *deadline, peer *Stream) error {
 	if !s.life.incref() {
 		return os.ErrClosed
 	}
@@ -158,29 +167,32 @@ func (s *Stream) lockPeer(ctx context.Context, sem chan struct{}, d *deadline, p
 		s.decref()
 		return err
 	}
-	select {
-	case sem <- struct{}{}:
-	default:
-		if err := s.lockPeerSlow(ctx, sem, d, peer); err != nil {
+	if !l.tryLock() {
+		if err := s.lockPeerSlow(ctx, l, d, peer); err != nil {
 			s.decref()
 			return err
 		}
 	}
 	if s.life.closed() {
-		s.unlock(sem)
+		s.unlock(l)
 		return os.ErrClosed
 	}
 	return nil
 }
 
-func (s *Stream) lockPeerSlow(ctx context.Context, sem chan struct{}, d *deadline, peer *Stream) error {
+// lockPeerSlow is lockSlow with peer's Close as one more way out.
+func (s *Stream) lockPeerSlow(ctx context.Context, l *dirLock, d *deadline, peer *Stream) error {
 	if h := testHookBlock.Load(); h != nil {
 		(*h)(s, 0)
 	}
+	l.waiters.Add(1)
+	defer l.waiters.Add(-1)
 	for {
-		select {
-		case sem <- struct{}{}:
+		if l.tryLock() {
 			return nil
+		}
+		select {
+		case <-l.wake:
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-d.wait():
@@ -234,8 +246,8 @@ func (d *deadline) setPeer(p *Stream) {
 }
 
 // peerWake ends a wait in this direction because its Copy's other Stream
-// was closed: a runtime park through the File's deadline (applyLocked
-// sees the peer closed), a loop wait through the waiters' channel.
+// was closed: a runtime park through the File's deadline (effective sees
+// the peer closed), a loop wait through the waiters' channel.
 func (d *deadline) peerWake() {
 	d.mu.Lock()
 	defer d.mu.Unlock()

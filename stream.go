@@ -97,10 +97,10 @@ type Stream struct {
 	zeroReadIsEOF bool
 
 	life lifetime
-	// rlock and wlock serialize reads and writes. They are semaphores
-	// rather than mutexes so that a call queued behind a blocked one still
-	// returns when its ctx is done, its deadline passes or s is closed.
-	rlock, wlock chan struct{}
+	// rlock and wlock serialize reads and writes; a call queued behind a
+	// blocked one still returns when its ctx is done, its deadline passes
+	// or s is closed (lifetime.go).
+	rlock, wlock dirLock
 	rdl, wdl     deadline
 
 	closeErr error // set by destroy before life.destroyed is closed
@@ -196,12 +196,12 @@ func adopt(fd int, name, op string, opts []Option, openAddedNonblock bool) (*Str
 		fd:            fd,
 		name:          name,
 		zeroReadIsEOF: true,
-		rlock:         make(chan struct{}, 1),
-		wlock:         make(chan struct{}, 1),
 	}
 	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &s.st) }); err != nil {
 		return fail(err)
 	}
+	s.rlock.init()
+	s.wlock.init()
 	kind := s.st.Mode & unix.S_IFMT
 	if kind == unix.S_IFDIR {
 		return fail(unix.EISDIR)
@@ -274,8 +274,8 @@ func (s *Stream) openRuntime() {
 	s.rc, _ = s.file.SyscallConn() // fails only on a closed File
 	s.readFn = s.runtimeRead
 	s.writeFn = s.runtimeWrite
-	s.rdl.setFile = s.file.SetReadDeadline
-	s.wdl.setFile = s.file.SetWriteDeadline
+	s.rdl.initRuntime(s.file.SetReadDeadline)
+	s.wdl.initRuntime(s.file.SetWriteDeadline)
 }
 
 // FromFile makes a Stream from a duplicate of f's descriptor; f stays
@@ -320,7 +320,8 @@ func FromFile(f *os.File, opts ...Option) (*Stream, error) {
 
 // Pipe returns a connected pair of Streams over a kernel pipe: bytes
 // written to w can be read from r. Both ends are O_CLOEXEC and
-// non-blocking. Errors are *os.PathError with Op "pipe".
+// non-blocking, and named "|0" and "|1". Errors are *os.PathError with Op
+// "pipe". For two-way net.Conns, net.Pipe's shape, use adapters.Pipe.
 func Pipe(opts ...Option) (r, w *Stream, err error) {
 	rfd, wfd, err := pipe()
 	if err != nil {
@@ -377,9 +378,12 @@ func (s *Stream) Write(p []byte) (int, error) {
 // os.ErrClosed, ErrNilContext or the errno; end of stream is io.EOF
 // itself. n is 0 whenever err is not nil. Concurrent ReadContext calls
 // are serialized; it may run alongside WriteContext and Close. It starts
-// no goroutine, and allocates nothing on success, whether it waited or
-// not (an error is allocated; so is a waiters' channel, once, after each
-// deadline change).
+// no goroutine. It allocates nothing when data is ready, whatever ctx is,
+// nor when it waits with a ctx whose Done is nil or with the ctx of this
+// direction's previous wait; a wait with a new cancellable ctx pays for
+// one context.AfterFunc registration (5 objects, 496 B, with the ctx's
+// lazily made Done channel). An error is allocated; on a shard loop so
+// is a waiters' channel, once, after each deadline change.
 func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 	if !s.valid() {
 		return 0, os.ErrInvalid
@@ -390,49 +394,76 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 		}
 		return 0, nil
 	}
-	if err := s.lock(ctx, s.rlock, &s.rdl); err != nil {
+	if err := s.lock(ctx, &s.rlock, &s.rdl); err != nil {
 		return 0, s.pathErr("read", err)
 	}
-	defer s.unlock(s.rlock)
 	if len(p) > maxRW {
 		p = p[:maxRW]
 	}
-	for {
-		var n int
-		var err error
-		if s.rc != nil {
+	// No defer, and the work in callees: this frame sits under every
+	// parked reader, and a small stack is what a blocked reader costs
+	// (nothing in the callees can panic).
+	var n int
+	var err error
+	if s.rc != nil {
+		n, err = s.readRuntime(ctx, p)
+		for err == errArmShallow {
+			// Arm here, as high on the stack as it gets: registering
+			// an AfterFunc is the deepest thing a read does, and a
+			// parked goroutine keeps the stack it grew.
+			if s.rop.armed, err = s.rdl.arm(ctx, false); err != nil {
+				s.rop = op{}
+				err = s.pathErr("read", err)
+				break
+			}
 			n, err = s.readRuntime(ctx, p)
-		} else {
-			n, err = unix.Read(s.fd, p)
 		}
+	} else {
+		n, err = s.readLoop(ctx, p)
+	}
+	s.unlock(&s.rlock)
+	return n, err
+}
+
+// readLoop reads on a shard loop's registration, or plainly.
+func (s *Stream) readLoop(ctx context.Context, p []byte) (int, error) {
+	for {
+		n, err := unix.Read(s.fd, p)
 		switch {
-		case err == nil && n > 0:
-			return n, nil
-		case err == nil && s.zeroReadIsEOF:
-			return 0, io.EOF
-		case err == nil:
-			return 0, nil // an empty datagram
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN && s.reg != nil:
 			if err = s.waitLoop(ctx, reactor.Readable, &s.rdl); err == nil {
 				continue
 			}
-		case err == unix.EIO && s.ptyEOF:
-			// The other side is gone. The kernel can say so while
-			// that side's last output is still being flushed into
-			// our input (seen on Linux 6.18: a read gets EIO, the
-			// next one the missing bytes), so read once more before
-			// calling it the end.
-			var n int
-			err := ignoringEINTR(func() (err error) { n, err = unix.Read(s.fd, p); return err })
-			if err == nil && n > 0 {
-				return n, nil
-			}
-			return 0, io.EOF
+			return 0, s.pathErr("read", err)
 		}
-		return 0, s.pathErr("read", err)
+		return s.readDone(n, err, p)
 	}
+}
+
+// readDone turns a read(2)'s result into ReadContext's.
+func (s *Stream) readDone(n int, err error, p []byte) (int, error) {
+	switch {
+	case err == nil && n > 0:
+		return n, nil
+	case err == nil && s.zeroReadIsEOF:
+		return 0, io.EOF
+	case err == nil:
+		return 0, nil // an empty datagram
+	case err == unix.EIO && s.ptyEOF:
+		// The other side is gone. The kernel can say so while that
+		// side's last output is still being flushed into our input
+		// (seen on Linux 6.18: a read gets EIO, the next one the
+		// missing bytes), so read once more before calling it the end.
+		var n int
+		err := ignoringEINTR(func() (err error) { n, err = unix.Read(s.fd, p); return err })
+		if err == nil && n > 0 {
+			return n, nil
+		}
+		return 0, io.EOF
+	}
+	return 0, s.pathErr("read", err)
 }
 
 // WriteContext writes all of p. It blocks until every byte is written,
@@ -446,18 +477,27 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 // when the reader side is gone; SIGPIPE does not kill the program).
 // Concurrent WriteContext calls are serialized, so one call's bytes are
 // never interleaved with another's; it may run alongside ReadContext and
-// Close. It starts no goroutine, and allocates nothing on success, as
-// ReadContext.
+// Close. It starts no goroutine, and allocates as ReadContext does.
 func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 	if !s.valid() {
 		return 0, os.ErrInvalid
 	}
-	if err := s.lock(ctx, s.wlock, &s.wdl); err != nil {
+	if err := s.lock(ctx, &s.wlock, &s.wdl); err != nil {
 		return 0, s.pathErr("write", err)
 	}
-	defer s.unlock(s.wlock)
+	defer s.unlock(&s.wlock)
 	if s.rc != nil {
-		n, err := s.writeRuntime(ctx, p)
+		s.wop.ctx, s.wop.p, s.wop.n = ctx, p, 0
+		n, err := s.writeRuntime(ctx)
+		for err == errArmShallow {
+			// Arm high on the stack, as ReadContext does.
+			if s.wop.armed, err = s.wdl.arm(ctx, false); err != nil {
+				n = s.wop.n
+				s.wop = op{}
+				break
+			}
+			n, err = s.writeRuntime(ctx)
+		}
 		if err != nil {
 			return n, s.pathErr("write", err)
 		}
@@ -498,13 +538,18 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 
 // readRuntime is one read on the Go runtime poller: RawConn.Read runs
 // runtimeRead, which tries the syscall and, on EAGAIN, arms the deadline
-// and parks. It returns the syscall's result (n, errno) or the reason the
-// park ended (ctx.Err(), os.ErrDeadlineExceeded, os.ErrClosed).
+// and parks. It returns ReadContext's result, or errArmShallow when the
+// arm would go deep: ReadContext then arms and calls it again, which
+// tries the syscall again.
 func (s *Stream) readRuntime(ctx context.Context, p []byte) (int, error) {
 	o := &s.rop
 	o.ctx, o.p = ctx, p
 	for {
 		err := s.rc.Read(s.readFn)
+		if err == nil && o.err == errArmShallow {
+			o.err = nil
+			return 0, errArmShallow // ReadContext arms, and calls again
+		}
 		if o.armed {
 			o.armed = false
 			s.rdl.disarm()
@@ -514,12 +559,12 @@ func (s *Stream) readRuntime(ctx context.Context, p []byte) (int, error) {
 		}
 		if err = s.rdl.resolve(s, ctx, err); err != nil {
 			*o = op{}
-			return 0, err
+			return 0, s.pathErr("read", err)
 		}
 	}
 	n, err := o.n, o.err
 	*o = op{} // drop p and ctx: the Stream must not keep them alive
-	return n, err
+	return s.readDone(n, err, p)
 }
 
 // runtimeRead is the RawConn callback of readRuntime, made once per Stream
@@ -532,8 +577,7 @@ func (s *Stream) runtimeRead(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			o.armed = true
-			return !s.park(o.ctx, reactor.Readable, &s.rdl, &o.err)
+			return !s.park(o, reactor.Readable, &s.rdl)
 		}
 		o.n, o.err = n, err
 		return true
@@ -542,11 +586,16 @@ func (s *Stream) runtimeRead(fd uintptr) bool {
 
 // writeRuntime writes all of p on the Go runtime poller, as readRuntime
 // reads: n is exactly what reached the fd, whatever ended the call.
-func (s *Stream) writeRuntime(ctx context.Context, p []byte) (int, error) {
+// The call's state (p, and what was written so far) is in s.wop, which
+// WriteContext set.
+func (s *Stream) writeRuntime(ctx context.Context) (int, error) {
 	o := &s.wop
-	o.ctx, o.p = ctx, p
 	for {
 		err := s.rc.Write(s.writeFn)
+		if err == nil && o.err == errArmShallow {
+			o.err = nil
+			return o.n, errArmShallow // WriteContext arms, and calls again
+		}
 		if o.armed {
 			o.armed = false
 			s.wdl.disarm()
@@ -585,8 +634,7 @@ func (s *Stream) runtimeWrite(fd uintptr) bool {
 		case err == nil, err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
-			o.armed = true
-			return !s.park(o.ctx, reactor.Writable, &s.wdl, &o.err)
+			return !s.park(o, reactor.Writable, &s.wdl)
 		}
 		o.err = err
 		return true
@@ -674,25 +722,23 @@ func (c rawConn) Write(f func(fd uintptr) bool) error {
 	return c.s.rawIO("write", reactor.Writable, f)
 }
 
-func (s *Stream) rawIO(op string, i reactor.Interest, f func(fd uintptr) bool) error {
-	sem, d := s.rlock, &s.rdl
+func (s *Stream) rawIO(opName string, i reactor.Interest, f func(fd uintptr) bool) error {
+	sem, d := &s.rlock, &s.rdl
 	if i == reactor.Writable {
-		sem, d = s.wlock, &s.wdl
+		sem, d = &s.wlock, &s.wdl
 	}
 	ctx := context.Background()
 	if err := s.lock(ctx, sem, d); err != nil {
-		return s.pathErr(op, err)
+		return s.pathErr(opName, err)
 	}
 	defer s.unlock(sem)
 	if s.rc != nil {
-		var armErr error
-		armed := false
+		o := op{ctx: ctx}
 		fn := func(fd uintptr) bool {
 			if f(fd) {
 				return true
 			}
-			armed = true
-			return !s.park(ctx, i, d, &armErr)
+			return !s.park(&o, i, d)
 		}
 		rawWait := s.rc.Read
 		if i == reactor.Writable {
@@ -700,30 +746,33 @@ func (s *Stream) rawIO(op string, i reactor.Interest, f func(fd uintptr) bool) e
 		}
 		for {
 			err := rawWait(fn)
-			if armed {
-				armed = false
-				d.disarm()
-			}
-			if err == nil {
-				err = armErr
-			} else {
-				err = d.resolve(s, ctx, err)
-				if err == nil {
+			if err == nil && o.err == errArmShallow {
+				o.err = nil
+				if o.armed, err = d.arm(ctx, false); err == nil {
 					continue
 				}
 			}
+			if o.armed {
+				o.armed = false
+				d.disarm()
+			}
+			if err == nil {
+				err = o.err
+			} else if err = d.resolve(s, ctx, err); err == nil {
+				continue
+			}
 			if err != nil {
-				return s.pathErr(op, err)
+				return s.pathErr(opName, err)
 			}
 			return nil
 		}
 	}
 	for !f(uintptr(s.fd)) {
 		if s.reg == nil {
-			return s.pathErr(op, ErrNotPollable)
+			return s.pathErr(opName, ErrNotPollable)
 		}
 		if err := s.waitLoop(ctx, i, d); err != nil {
-			return s.pathErr(op, err)
+			return s.pathErr(opName, err)
 		}
 	}
 	return nil

@@ -130,10 +130,10 @@ func (s *Stream) WriteBuffersContext(ctx context.Context, bufs [][]byte) (int64,
 	if !s.valid() {
 		return 0, os.ErrInvalid
 	}
-	if err := s.lock(ctx, s.wlock, &s.wdl); err != nil {
+	if err := s.lock(ctx, &s.wlock, &s.wdl); err != nil {
 		return 0, s.pathErr("writev", err)
 	}
-	defer s.unlock(s.wlock)
+	defer s.unlock(&s.wlock)
 	v := &s.wv
 	if v.st.s == nil {
 		v.st.init(s, reactor.Writable, v.writev)
@@ -198,36 +198,33 @@ func (s *Stream) ReadBuffersContext(ctx context.Context, bufs [][]byte) (int64, 
 			return 0, nil
 		}
 	}
-	if err := s.lock(ctx, s.rlock, &s.rdl); err != nil {
+	if err := s.lock(ctx, &s.rlock, &s.rdl); err != nil {
 		return 0, s.pathErr("readv", err)
 	}
-	defer s.unlock(s.rlock)
+	defer s.unlock(&s.rlock)
 	if v.st.s == nil {
 		v.st.init(s, reactor.Readable, v.readv)
 	}
 	v.st.ctx, v.bufs = ctx, bufs
 	defer v.reset()
-	for {
-		n, err := v.st.run()
-		switch {
-		case err == nil && n > 0:
+	n, err := v.st.run()
+	switch {
+	case err == nil && n > 0:
+		return int64(n), nil
+	case err == nil && s.zeroReadIsEOF:
+		return 0, io.EOF
+	case err == nil:
+		return 0, nil // an empty datagram
+	case err == unix.EIO && s.ptyEOF:
+		// As ReadContext: the other side is gone, but its last output
+		// may still be on its way in; read once more.
+		err := ignoringEINTR(func() (err error) { n, err = v.readv(s.fd); return err })
+		if err == nil && n > 0 {
 			return int64(n), nil
-		case err == nil && s.zeroReadIsEOF:
-			return 0, io.EOF
-		case err == nil:
-			return 0, nil // an empty datagram
-		case err == unix.EIO && s.ptyEOF:
-			// As ReadContext: the other side is gone, but its last
-			// output may still be on its way in; read once more.
-			var n int
-			err := ignoringEINTR(func() (err error) { n, err = v.readv(s.fd); return err })
-			if err == nil && n > 0 {
-				return int64(n), nil
-			}
-			return 0, io.EOF
 		}
-		return 0, s.pathErr("readv", err)
+		return 0, io.EOF
 	}
+	return 0, s.pathErr("readv", err)
 }
 
 // ioSync gives the race detector the happens-before edge a pipe gives:

@@ -3,6 +3,7 @@ package adapters
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -75,6 +76,11 @@ func NewConnPair(r, w *fdstream.Stream) *Conn {
 // returns once the pipe took the bytes, not when the peer read them), so
 // either end can be handed to code that needs an fd. Errors are
 // *os.PathError from fdstream.Pipe.
+//
+// It is not fdstream.Pipe: that one returns the two ends of a single
+// kernel pipe, a read-only and a write-only Stream named "|0" and "|1".
+// This one returns two two-way net.Conns, named "pipe:a" and "pipe:b",
+// each reading one pipe and writing the other.
 func Pipe(opts ...fdstream.Option) (*Conn, *Conn, error) {
 	ar, bw, err := fdstream.Pipe(opts...) // b writes, a reads
 	if err != nil {
@@ -246,9 +252,17 @@ func (c *Conn) Close() error {
 
 // CloseWrite shuts down the writing side: the peer reads io.EOF once it
 // has read what was written, while this end can still read. For a pair it
-// closes the write Stream; for a socket it is shutdown(SHUT_WR). A single
-// tty or device cannot be half-closed: that returns an error wrapping
-// unix.ENOTSUP and changes nothing.
+// closes the write Stream; for a socket it is shutdown(SHUT_WR). It does
+// not block.
+//
+// A single tty or device cannot be half-closed: that returns a
+// *net.OpError with Op "closewrite" wrapping unix.ENOTSUP, and changes
+// nothing. To tell a program reading a terminal in canonical mode (a
+// shell, cat) that its input has ended, write the terminal's VEOF
+// character instead, ^D (0x04) unless stty changed it, at the start of a
+// line: its read then returns 0 bytes, end of file. A failed shutdown(2)
+// wraps an *os.SyscallError naming "shutdown"; after CloseWrite or Close
+// the error wraps net.ErrClosed.
 func (c *Conn) CloseWrite() error {
 	if c == nil {
 		return os.ErrInvalid
@@ -286,20 +300,29 @@ func (c *Conn) closeHalf(op string, s *fdstream.Stream, how int, done *bool) err
 		return c.opError(op, err)
 	}
 	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = unix.Shutdown(int(fd), how)
-		if serr == unix.ENOTSOCK {
-			serr = unix.ENOTSUP
-		}
-	}); err != nil {
+	if err := rc.Control(func(fd uintptr) { serr = unix.Shutdown(int(fd), how) }); err != nil {
 		return c.opError(op, err)
 	}
-	if serr != nil {
-		return c.opError(op, serr)
+	switch {
+	case serr == unix.ENOTSOCK && op == "closewrite" && c.laddr.Net == "tty":
+		serr = errTTYCloseWrite
+	case serr == unix.ENOTSOCK:
+		serr = errNoHalfClose
+	case serr != nil:
+		serr = os.NewSyscallError("shutdown", serr)
+	default:
+		*done = true
+		return nil
 	}
-	*done = true
-	return nil
+	// Not opError: it would name the errno after op a second time.
+	return &net.OpError{Op: op, Net: c.laddr.Net, Source: c.laddr, Addr: c.radr, Err: serr}
 }
+
+// The errors of a half-close on a Conn over one fd that is not a socket.
+var (
+	errNoHalfClose   = fmt.Errorf("adapters: a single tty or device cannot be half-closed: %w", unix.ENOTSUP)
+	errTTYCloseWrite = fmt.Errorf("adapters: a single tty cannot be half-closed (to end a terminal reader's input, write VEOF, ^D, at the start of a line): %w", unix.ENOTSUP)
+)
 
 // LocalAddr returns the address of the read side (the only side for a
 // single Stream).

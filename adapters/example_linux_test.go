@@ -10,10 +10,9 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"math/big"
-
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -23,23 +22,16 @@ import (
 )
 
 // TLS over two kernel pipes: anything that takes a net.Conn runs over
-// file descriptors.
+// file descriptors, a pty or a serial line as well as a pipe.
 func ExamplePipe_tls() {
-	// A throwaway self-signed certificate for the example.
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"device"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
-	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	cert, _ := x509.ParseCertificate(der)
-	roots := x509.NewCertPool()
-	roots.AddCert(cert)
+	serverConfig, clientConfig := exampleTLSConfigs() // a throwaway certificate
 
-	a, b, err := adapters.Pipe()
+	a, b, err := adapters.Pipe() // two net.Conns, connected
 	if err != nil {
 		panic(err)
 	}
-	server := tls.Server(a, &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}})
-	client := tls.Client(b, &tls.Config{RootCAs: roots, ServerName: "device"})
+	server := tls.Server(a, serverConfig)
+	client := tls.Client(b, clientConfig)
 	defer server.Close()
 	defer client.Close()
 
@@ -55,9 +47,35 @@ func ExamplePipe_tls() {
 	// <nil>
 }
 
-// Reading a serial device with a timeout. A pty stands in for the serial
-// port here; with real hardware, open it with fdstream.Open("/dev/ttyUSB0",
-// os.O_RDWR) and configure it with SetSerial.
+// exampleTLSConfigs makes a self-signed certificate for "device" and the
+// configs of a server presenting it and a client trusting it.
+func exampleTLSConfigs() (server, client *tls.Config) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		panic(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), DNSNames: []string{"device"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		panic(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		panic(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
+		&tls.Config{RootCAs: roots, ServerName: "device"}
+}
+
+// Reading a serial device line by line, each read limited to 500ms. A pty
+// stands in for the serial port here; with real hardware, open it with
+// fdstream.Open("/dev/ttyUSB0", os.O_RDWR) and configure it with
+// SetSerial. One bufio.Reader serves the port's whole life, so nothing it
+// buffered is lost, and ReadLine keeps a line cut by a timeout for the
+// next call.
 func ExampleNewConn_serialTimeout() {
 	port, device, err := adapters.OpenPTY() // port: our side; device: the "hardware"
 	if err != nil {
@@ -70,20 +88,20 @@ func ExampleNewConn_serialTimeout() {
 	c := adapters.NewConn(port)
 	defer c.Close()
 
-	device.Write([]byte("OK\r\n"))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	line, err := bufio.NewReader(fdstream.NewReader(ctx, c)).ReadString('\n')
+	lines := bufio.NewReader(fdstream.NewTimeoutReader(context.Background(), c, 500*time.Millisecond))
+	device.Write([]byte("OK\r\nSECOND\r\nTHI"))
+	for i := 0; i < 3; i++ {
+		line, err := fdstream.ReadLine(lines, '\n')
+		fmt.Printf("%q timeout=%v\n", line, os.IsTimeout(err))
+	}
+	device.Write([]byte("RD\r\n")) // the rest of the line cut by the timeout
+	line, err := fdstream.ReadLine(lines, '\n')
 	fmt.Printf("%q %v\n", line, err)
-
-	// The device says nothing more: the read ends at the timeout.
-	ctx, cancel = context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	_, err = c.ReadContext(ctx, make([]byte, 16))
-	fmt.Println(errors.Is(err, context.DeadlineExceeded))
 	// Output:
-	// "OK\r\n" <nil>
-	// true
+	// "OK\r\n" timeout=false
+	// "SECOND\r\n" timeout=false
+	// "" timeout=true
+	// "THIRD\r\n" <nil>
 }
 
 // Driving a child process on a pty, expect-style.

@@ -1,4 +1,4 @@
-//go:build unix && !linux
+//go:build unix && !linux && !darwin && !freebsd
 
 package adapters
 
@@ -11,14 +11,20 @@ import (
 	"github.com/fdstream/fdstream"
 )
 
-// OpenPTY is implemented on Linux only for now; elsewhere it returns an
+// OpenPTY is implemented on Linux, macOS and FreeBSD; elsewhere it returns an
 // *os.PathError wrapping unix.ENOTSUP.
 func OpenPTY(opts ...fdstream.Option) (master, slave *fdstream.Stream, err error) {
 	return nil, nil, &os.PathError{Op: "openpty", Path: "/dev/ptmx", Err: unix.ENOTSUP}
 }
 
-// StartPTY is implemented on Linux only for now; elsewhere it returns an
+// StartPTY is implemented on Linux, macOS and FreeBSD; elsewhere it returns an
 // *os.PathError wrapping unix.ENOTSUP.
 func StartPTY(cmd *exec.Cmd, opts ...fdstream.Option) (*Conn, error) {
+	return nil, &os.PathError{Op: "openpty", Path: "/dev/ptmx", Err: unix.ENOTSUP}
+}
+
+// StartPTYWithSize is implemented on Linux, macOS and FreeBSD; elsewhere it
+// returns an *os.PathError wrapping unix.ENOTSUP.
+func StartPTYWithSize(cmd *exec.Cmd, ws WinSize, opts ...fdstream.Option) (*Conn, error) {
 	return nil, &os.PathError{Op: "openpty", Path: "/dev/ptmx", Err: unix.ENOTSUP}
 }

@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync/atomic"
-	"time"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -94,6 +93,24 @@ const (
 	ParitySpace
 )
 
+// String returns "none", "odd", "even", "mark" or "space", or "Parity(n)"
+// for a value that is none of those.
+func (p Parity) String() string {
+	switch p {
+	case ParityNone:
+		return "none"
+	case ParityOdd:
+		return "odd"
+	case ParityEven:
+		return "even"
+	case ParityMark:
+		return "mark"
+	case ParitySpace:
+		return "space"
+	}
+	return "Parity(" + strconv.Itoa(int(p)) + ")"
+}
+
 // StopBits is a serial line's number of stop bits.
 type StopBits int
 
@@ -101,6 +118,15 @@ const (
 	StopBits1 StopBits = 1 // one stop bit
 	StopBits2 StopBits = 2 // two stop bits (CSTOPB)
 )
+
+// String returns "1" or "2", or "StopBits(n)" for any other value (0
+// included, which SerialConfig reads as 1).
+func (b StopBits) String() string {
+	if b == StopBits1 || b == StopBits2 {
+		return strconv.Itoa(int(b))
+	}
+	return "StopBits(" + strconv.Itoa(int(b)) + ")"
+}
 
 // SerialConfig is a serial line's framing, speed and flow control.
 type SerialConfig struct {
@@ -115,13 +141,52 @@ type SerialConfig struct {
 	StopBits StopBits
 	// RTSCTS turns hardware flow control (CRTSCTS) on.
 	RTSCTS bool
+	// XONXOFF turns software flow control on both ways: a received XOFF
+	// (^S) stops output until XON (^Q) arrives (IXON), and the driver
+	// sends XOFF and XON when its input buffer fills and empties (IXOFF).
+	// The two bytes are then control characters: never use it to carry
+	// binary data.
+	XONXOFF bool
+}
+
+// String returns c in the notation of serial terminals: the speed, then
+// data bits, parity letter (N, O, E, M or S) and stop bits, then "rtscts"
+// if RTS/CTS flow control is on and "xonxoff" if XON/XOFF is, as in
+// "115200 8N1 rtscts". Zero DataBits
+// and StopBits print as the 8 and 1 they stand for, a zero Baud as 0; an
+// unknown Parity or StopBits prints as "?".
+func (c SerialConfig) String() string {
+	data := c.DataBits
+	if data == 0 {
+		data = 8
+	}
+	parity := "?"
+	if c.Parity >= ParityNone && c.Parity <= ParitySpace {
+		parity = "NOEMS"[c.Parity : c.Parity+1]
+	}
+	stop := "?"
+	switch c.StopBits {
+	case 0, StopBits1:
+		stop = "1"
+	case StopBits2:
+		stop = "2"
+	}
+	s := strconv.Itoa(c.Baud) + " " + strconv.Itoa(data) + parity + stop
+	if c.RTSCTS {
+		s += " rtscts"
+	}
+	if c.XONXOFF {
+		s += " xonxoff"
+	}
+	return s
 }
 
 // SetSerial configures s as a serial line, in one ioctl: raw mode as
 // MakeRaw sets it, c's speed, character size, parity, stop bits and RTS/CTS
 // flow control, the receiver on (CREAD), modem status lines ignored
 // (CLOCAL, so reads and writes do not wait for carrier), software flow
-// control off (IXON, IXOFF, IXANY), input parity checking off (INPCK: a
+// control as c.XONXOFF says (IXON and IXOFF, with ^Q and ^S as the START
+// and STOP characters; IXANY off), input parity checking off (INPCK: a
 // byte with a parity error is passed on as received, as pyserial and most
 // serial libraries configure it), VMIN=1 and VTIME=0. It does not block;
 // the change takes effect at once.
@@ -155,9 +220,9 @@ func SetSerial(s *fdstream.Stream, c SerialConfig) error {
 
 // GetSerial returns s's serial settings as the kernel has them: the output
 // speed (0 for a line hung up with B0), character size, parity, stop bits
-// and whether RTS/CTS flow control is on. It does not block. Errors are
-// *os.PathError with Op "getserial" wrapping the errno (ENOTTY when s is
-// not a terminal) or os.ErrClosed.
+// and whether RTS/CTS and XON/XOFF flow control are on. It does not
+// block. Errors are *os.PathError with Op "getserial" wrapping the errno
+// (ENOTTY when s is not a terminal) or os.ErrClosed.
 func GetSerial(s *fdstream.Stream) (SerialConfig, error) {
 	var c SerialConfig
 	err := ttyControl(s, "getserial", func(fd int) error {
@@ -266,6 +331,20 @@ const (
 	FlushBoth                        // both
 )
 
+// String returns "input", "output" or "both", or "FlushMode(n)" for any
+// other value.
+func (m FlushMode) String() string {
+	switch m {
+	case FlushInput:
+		return "input"
+	case FlushOutput:
+		return "output"
+	case FlushBoth:
+		return "both"
+	}
+	return "FlushMode(" + strconv.Itoa(int(m)) + ")"
+}
+
 // Flush discards the bytes in s's input queue, output queue or both, as
 // tcflush(3) does. It does not block. Errors are *os.PathError with Op
 // "flush" wrapping unix.EINVAL for an unknown mode (checked before s is
@@ -289,7 +368,7 @@ func Flush(s *fdstream.Stream, mode FlushMode) error {
 // it, holding an OS thread, for as long as the line does not send (with
 // RTS/CTS flow control and CTS down: forever). So Drain polls the queue's
 // length instead (TIOCOUTQ), sleeping 1ms between looks and doubling that
-// up to 50ms; it starts no goroutine.
+// up to 50ms (ttyPoll); it starts no goroutine.
 //
 // Errors are *os.PathError with Op "drain" wrapping ctx.Err() (so
 // errors.Is(err, context.Canceled) holds), fdstream.ErrNilContext, the
@@ -303,44 +382,11 @@ func Drain(ctx context.Context, s *fdstream.Stream) error {
 	if err := ctx.Err(); err != nil {
 		return ttyPathErr(op, s, err)
 	}
-	outQueue := ttyOutQueue
-	if h := ttyTestHookOutQueue.Load(); h != nil {
-		outQueue = *h
-	}
-	const minDelay, maxDelay = time.Millisecond, 50 * time.Millisecond
-	delay := minDelay
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for {
-		var n int
-		err := ttyControl(s, op, func(fd int) (err error) {
-			n, err = outQueue(fd)
-			return err
-		})
-		if err != nil || n == 0 {
-			return err
-		}
-		if timer == nil {
-			timer = time.NewTimer(delay)
-		} else {
-			timer.Reset(delay) // C was drained: the timer fired and was received
-		}
-		select {
-		case <-ctx.Done():
-			return ttyPathErr(op, s, ctx.Err())
-		case <-timer.C:
-		}
-		delay = min(2*delay, maxDelay)
-	}
+	return ttyPoll(ctx, s, op, func(fd int) (bool, error) {
+		n, err := ttyOutQueue(fd)
+		return n == 0, err
+	})
 }
-
-// ttyTestHookOutQueue, set only by tests, replaces the TIOCOUTQ look in
-// Drain: a pty's output queue is always empty, so tests fake a full one.
-var ttyTestHookOutQueue atomic.Pointer[func(fd int) (int, error)]
 
 // ttyControl runs f on s's fd, holding it open, and wraps f's error, or
 // the reason f could not run, as an *os.PathError with op.

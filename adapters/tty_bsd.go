@@ -32,9 +32,17 @@ func ttyGet(fd int) (ttyTermios, error) {
 }
 
 // ttySet applies t at once (TCSANOW). Setting termios can sleep on the
-// tty's locks, interruptibly: hence the retry on EINTR.
+// tty's locks, interruptibly: hence the retry on EINTR. A speed that
+// TIOCSETA cannot take goes through ttySetCustomSpeed (macOS only).
 func ttySet(fd int, t *ttyTermios) error {
-	return ttyRetry(func() error { return unix.IoctlSetTermios(fd, unix.TIOCSETA, &t.Termios) })
+	if ttyCustomSpeed(int(t.Ospeed)) {
+		return ttySetCustomSpeed(fd, t)
+	}
+	return ttySetTermios(fd, &t.Termios)
+}
+
+func ttySetTermios(fd int, t *unix.Termios) error {
+	return ttyRetry(func() error { return unix.IoctlSetTermios(fd, unix.TIOCSETA, t) })
 }
 
 func (t *ttyTermios) speed() int {

@@ -20,4 +20,3 @@ func ttyGetWinSize(int) (WinSize, error)         { return WinSize{}, unix.ENOTSU
 func ttySetWinSize(int, WinSize) error           { return unix.ENOTSUP }
 func ttySetExclusive(int, bool) error            { return unix.ENOTSUP }
 func ttyFlush(int, FlushMode) error              { return unix.ENOTSUP }
-func ttyOutQueue(int) (int, error)               { return 0, unix.ENOTSUP }

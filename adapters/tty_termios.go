@@ -8,6 +8,12 @@ import "golang.org/x/sys/unix"
 // same, only their widths and the speed encoding differ (tty_linux.go,
 // tty_bsd.go).
 
+// The START and STOP characters of XON/XOFF flow control: ^Q and ^S.
+const (
+	ttyXON  = 0x11
+	ttyXOFF = 0x13
+)
+
 // makeRaw does what cfmakeraw(3) does, and sets VMIN=1 VTIME=0 so a read
 // waits for at least one byte (cfmakeraw leaves them to the caller).
 func (t *ttyTermios) makeRaw() {
@@ -58,6 +64,11 @@ func (t *ttyTermios) setSerial(c SerialConfig) error {
 	if c.RTSCTS {
 		t.Cflag |= unix.CRTSCTS
 	}
+	if c.XONXOFF {
+		t.Iflag |= unix.IXON | unix.IXOFF
+		t.Cc[unix.VSTART] = ttyXON
+		t.Cc[unix.VSTOP] = ttyXOFF
+	}
 	if c.Baud != 0 {
 		return t.setSpeed(c.Baud)
 	}
@@ -70,7 +81,8 @@ func (t *ttyTermios) serial() SerialConfig {
 		Baud:     t.speed(),
 		StopBits: StopBits1,
 		// Both directions: on the BSDs CRTSCTS is CCTS_OFLOW|CRTS_IFLOW.
-		RTSCTS: t.Cflag&unix.CRTSCTS == unix.CRTSCTS,
+		RTSCTS:  t.Cflag&unix.CRTSCTS == unix.CRTSCTS,
+		XONXOFF: t.Iflag&(unix.IXON|unix.IXOFF) == unix.IXON|unix.IXOFF,
 	}
 	switch t.Cflag & unix.CSIZE {
 	case unix.CS5:
@@ -118,10 +130,4 @@ func ttySetExclusive(fd int, on bool) error {
 		req = unix.TIOCEXCL
 	}
 	return unix.IoctlSetInt(fd, req, 0) // neither takes an argument
-}
-
-// ttyOutQueue returns the number of bytes written to fd that the driver
-// has not sent yet (TIOCOUTQ).
-func ttyOutQueue(fd int) (int, error) {
-	return unix.IoctlGetInt(fd, unix.TIOCOUTQ)
 }

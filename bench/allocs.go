@@ -10,36 +10,95 @@ import (
 	"time"
 )
 
-// allocResult is one contender's heap allocations per operation.
-type allocResult struct {
-	name                  string
-	ready, waiting, write float64
-	err                   error
+// allocFigure is the heap allocations of one kind of call: objects and
+// bytes per call.
+type allocFigure struct {
+	allocs, bytes float64
 }
 
-// runAllocs counts heap allocations (runtime.MemStats.Mallocs, which
-// counts every goroutine's) per 1-byte operation with a cancellable ctx.
+func (f allocFigure) String() string {
+	return fmt.Sprintf("%.2f (%.0f B)", f.allocs, f.bytes)
+}
+
+// zero reports whether f is 0 to two decimals.
+func (f allocFigure) zero() bool { return f.allocs < 0.005 }
+
+// allocCounts is one contender's allocations in one ctx mode.
+type allocCounts struct {
+	ready, waiting, write allocFigure
+}
+
+// allocResult is one contender's allocations in every mode measured.
+type allocResult struct {
+	name  string
+	modes map[ctxMode]allocCounts
+	err   error
+}
+
+// runAllocs counts heap allocations (runtime.MemStats.Mallocs and
+// TotalAlloc, which count every goroutine's) per 1-byte operation, in
+// every ctx mode.
 func runAllocs(w io.Writer, cfg config) []allocResult {
 	section(w, "5. Allocations per operation",
-		fmt.Sprintf("Heap allocations (runtime.MemStats.Mallocs deltas, every goroutine's) per 1-byte call with a context.WithCancel ctx, "+
-			"averaged over %s calls after %d uncounted ones. Ready read: the byte is already in the pipe. Write: into a pipe with room. "+
-			"Waiting read: a helper writes the byte %v after the read started (so the read waits); the helper's write is measured alone "+
-			"and subtracted. Fractions far below one are the runtime refilling a per-P cache "+
-			"(a sudog for a channel wait or a select), not the call's own allocations.", fmtInt(int64(cfg.allocRuns)), allocWarmUp, helperDelay))
+		fmt.Sprintf("Heap allocations (runtime.MemStats Mallocs and TotalAlloc deltas, every goroutine's) per 1-byte call, "+
+			"averaged over %s calls after %d uncounted ones, as \"objects (bytes)\". Ready read: the byte is already in the pipe. "+
+			"Write: into a pipe with room. Waiting read: a helper writes the byte %v after the read started (so the read waits); "+
+			"the helper writes with context.Background(), and its write, measured alone, is subtracted. "+
+			"Fresh ctx: the ctxs are made before counting starts (so making one, 1 object of %d B, is not counted) and each is cancelled "+
+			"as its call returns, inside the count, as `defer cancel()` would. "+
+			"Fractions far below one are the runtime refilling a per-P cache (a sudog for a channel wait or a select), "+
+			"not the call's own allocations.",
+			fmtInt(int64(cfg.allocRuns)), allocWarmUp, helperDelay, cancelCtxSize()))
 	res := make([]allocResult, len(cfg.contenders))
 	for i, c := range cfg.contenders {
-		res[i] = countAllocs(c, cfg.allocRuns)
-	}
-	t := newTable("contender", "ready read", "waiting read", "write")
-	for _, r := range res {
-		if r.err != nil {
-			t.add(r.name, "error: "+r.err.Error(), "", "")
-			continue
+		res[i] = allocResult{name: c.Name(), modes: map[ctxMode]allocCounts{}}
+		for _, m := range cfg.modes {
+			a, err := countAllocs(c, m, cfg.allocRuns)
+			if err != nil {
+				res[i].err = fmt.Errorf("%s: %w", m, err)
+				break
+			}
+			res[i].modes[m] = a
 		}
-		t.add(r.name, fmt.Sprintf("%.2f", r.ready), fmt.Sprintf("%.2f", r.waiting), fmt.Sprintf("%.2f", r.write))
 	}
-	t.print(w)
+	for _, kind := range []struct {
+		name string
+		get  func(allocCounts) allocFigure
+	}{
+		{"ready read", func(a allocCounts) allocFigure { return a.ready }},
+		{"write (room in the pipe)", func(a allocCounts) allocFigure { return a.write }},
+		{"waiting read", func(a allocCounts) allocFigure { return a.waiting }},
+	} {
+		head := []string{"contender: " + kind.name}
+		for _, m := range cfg.modes {
+			head = append(head, m.String())
+		}
+		t := newTable(head...)
+		for _, r := range res {
+			row := []string{r.name}
+			for _, m := range cfg.modes {
+				if r.err != nil {
+					row = append(row, "error: "+r.err.Error())
+					continue
+				}
+				row = append(row, kind.get(r.modes[m]).String())
+			}
+			t.add(row...)
+		}
+		t.print(w)
+	}
 	return res
+}
+
+// cancelCtxSize is the bytes one context.WithCancel(context.Background())
+// allocates, as this runtime counts them.
+func cancelCtxSize() uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, cancel := context.WithCancel(context.Background())
+	runtime.ReadMemStats(&after)
+	cancel()
+	return after.TotalAlloc - before.TotalAlloc
 }
 
 // helperDelay is how long the waiting-read helper waits before writing.
@@ -51,47 +110,109 @@ const helperDelay = 50 * time.Microsecond
 const allocWarmUp = 200
 
 // allocsPer returns the heap allocations per call of f over runs calls,
-// after allocWarmUp calls.
-func allocsPer(runs int, f func() error) (float64, error) {
+// after allocWarmUp calls. f gets the number of the call, from 0.
+func allocsPer(runs int, f func(i int) error) (allocFigure, error) {
 	for i := 0; i < allocWarmUp; i++ {
-		if err := f(); err != nil {
-			return 0, err
+		if err := f(i); err != nil {
+			return allocFigure{}, err
 		}
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
 	for i := 0; i < runs; i++ {
-		if err := f(); err != nil {
-			return 0, err
+		if err := f(allocWarmUp + i); err != nil {
+			return allocFigure{}, err
 		}
 	}
 	runtime.ReadMemStats(&after)
-	return float64(after.Mallocs-before.Mallocs) / float64(runs), nil
+	return allocFigure{
+		allocs: float64(after.Mallocs-before.Mallocs) / float64(runs),
+		bytes:  float64(after.TotalAlloc-before.TotalAlloc) / float64(runs),
+	}, nil
 }
 
-// countAllocs measures one contender on a fresh pipe.
-func countAllocs(c contender, runs int) (res allocResult) {
-	res.name = c.Name()
+// ctxPool hands out the ctx of call i in mode m; in ctxFresh they are
+// made in advance, so that making one is not counted.
+type ctxPool struct {
+	m      ctxMode
+	long   context.Context
+	fresh  []context.Context
+	cancel []context.CancelFunc
+}
+
+func newCtxPool(m ctxMode, long context.Context, calls int) *ctxPool {
+	p := &ctxPool{m: m, long: long}
+	if m == ctxFresh {
+		p.fresh = make([]context.Context, calls)
+		p.cancel = make([]context.CancelFunc, calls)
+		for i := range p.fresh {
+			p.fresh[i], p.cancel[i] = context.WithCancel(context.Background())
+		}
+	}
+	return p
+}
+
+// ctx returns the ctx of call i.
+func (p *ctxPool) ctx(i int) context.Context {
+	switch p.m {
+	case ctxBackground:
+		return context.Background()
+	case ctxFresh:
+		return p.fresh[i]
+	}
+	return p.long
+}
+
+// done is called as call i returns: it cancels a fresh ctx.
+func (p *ctxPool) done(i int) {
+	if p.m == ctxFresh {
+		p.cancel[i]()
+	}
+}
+
+// countAllocs measures one contender in mode m on a fresh pipe.
+func countAllocs(c contender, m ctxMode, runs int) (res allocCounts, err error) {
 	r, w, closeAll, err := c.NewPipe()
 	if err != nil {
-		res.err = err
-		return res
+		return res, err
 	}
 	defer closeAll()
-	ctx, cancel := context.WithCancel(context.Background())
+	long, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	calls := allocWarmUp + runs
 	rbuf, wbuf := make([]byte, 1), []byte{1}
-	read := func() error { _, err := r.ReadContext(ctx, rbuf); return err }
-	write := func() error { _, err := w.WriteContext(ctx, wbuf); return err }
-
+	pool := newCtxPool(m, long, calls)
+	read := func(i int) error {
+		_, err := r.ReadContext(pool.ctx(i), rbuf)
+		pool.done(i)
+		return err
+	}
 	// Write allocWarmUp+runs bytes (they fit in the pipe), then read them
 	// back, ready.
-	if res.write, err = allocsPer(runs, write); err == nil {
-		res.ready, err = allocsPer(runs, read)
-	}
+	res.write, err = allocsPer(runs, func(i int) error {
+		_, err := w.WriteContext(pool.ctx(i), wbuf)
+		pool.done(i)
+		return err
+	})
 	if err != nil {
-		res.err = err
-		return res
+		return res, err
+	}
+	pool = newCtxPool(m, long, calls)
+	if res.ready, err = allocsPer(runs, read); err != nil {
+		return res, err
+	}
+
+	// The helper's write, alone: context.Background(), into a pipe with
+	// room; the bytes are then read back uncounted.
+	bgWrite := func(int) error { _, err := w.WriteContext(context.Background(), wbuf); return err }
+	helper, err := allocsPer(runs, bgWrite)
+	if err != nil {
+		return res, err
+	}
+	for i := 0; i < calls; i++ {
+		if _, err := r.ReadContext(context.Background(), rbuf); err != nil {
+			return res, err
+		}
 	}
 
 	// A helper writes each byte a moment after the reader asks for it. It
@@ -116,50 +237,26 @@ func countAllocs(c contender, runs int) (res allocResult) {
 				yield()
 			}
 			done++
-			if err := write(); err != nil {
-				cancel() // fails the reads that follow
+			if err := bgWrite(0); err != nil {
+				cancel() // fails the reads that follow with the long-lived ctx
 				helperDone <- err
 				return
 			}
 		}
 		helperDone <- nil
 	}()
-	cycle, err := allocsPer(runs, func() error {
+	pool = newCtxPool(m, long, calls)
+	cycle, err := allocsPer(runs, func(i int) error {
 		asked.Add(1)
-		return read()
+		return read(i)
 	})
 	stop.Store(1)
 	if herr := <-helperDone; err == nil {
 		err = herr
 	}
 	if err != nil {
-		res.err = err
-		return res
+		return res, err
 	}
-	res.waiting = math.Max(cycle-res.write, 0)
-	return res
-}
-
-// allocTargets records the zero-allocation targets for fdstream-epoll.
-func allocTargets(res []allocResult) {
-	var ep *allocResult
-	for i := range res {
-		if res[i].name == "fdstream-epoll" && res[i].err == nil {
-			ep = &res[i]
-		}
-	}
-	for _, x := range []struct {
-		what string
-		v    func(*allocResult) float64
-	}{
-		{"ready read", func(r *allocResult) float64 { return r.ready }},
-		{"waiting read", func(r *allocResult) float64 { return r.waiting }},
-		{"write", func(r *allocResult) float64 { return r.write }},
-	} {
-		v := math.NaN()
-		if ep != nil {
-			v = x.v(ep)
-		}
-		judge("fdstream-epoll allocations per "+x.what, v, fmt.Sprintf("%.2f", v), "0 (0.00 to two decimals)", v < 0.005)
-	}
+	res.waiting = allocFigure{math.Max(cycle.allocs-helper.allocs, 0), math.Max(cycle.bytes-helper.bytes, 0)}
+	return res, nil
 }

@@ -10,8 +10,10 @@ import (
 //
 //	go test -run '^$' -bench . -count 10 > new.txt && benchstat new.txt
 //
-// Each benchmark has one sub-benchmark per contender. Scale and the
-// leak checks need fresh processes and stay in the go run summary.
+// Each benchmark has one sub-benchmark per contender, under one per ctx
+// mode where the mode matters (BenchmarkPingPong/fresh/fdstream-runtime).
+// Scale and the leak checks need fresh processes, and the waiting-read
+// allocation counts a helper, so they stay in the go run summary.
 
 // forEach runs bench as a sub-benchmark for every contender.
 func forEach(b *testing.B, bench func(b *testing.B, c contender)) {
@@ -23,11 +25,21 @@ func forEach(b *testing.B, bench func(b *testing.B, c contender)) {
 	}
 }
 
+// forEachMode runs bench as a sub-benchmark for every ctx mode (named by
+// its -modes flag: long, background, fresh) and, inside, every contender.
+func forEachMode(b *testing.B, bench func(b *testing.B, m ctxMode, c contender)) {
+	for _, m := range ctxModes {
+		b.Run(m.flag(), func(b *testing.B) {
+			forEach(b, func(b *testing.B, c contender) { bench(b, m, c) })
+		})
+	}
+}
+
 // BenchmarkPingPong: one op is a 1-byte round trip through an echo
-// goroutine over two pipes, cancellable ctx on every call.
+// goroutine over two pipes, every call with the mode's ctx.
 func BenchmarkPingPong(b *testing.B) {
-	forEach(b, func(b *testing.B, c contender) {
-		e, err := startEcho(c)
+	forEachMode(b, func(b *testing.B, m ctxMode, c contender) {
+		e, err := startEcho(c, m)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -43,9 +55,10 @@ func BenchmarkPingPong(b *testing.B) {
 }
 
 // BenchmarkThroughput: one op is a 64 KiB write through one pipe, read
-// by another goroutine with a 64 KiB buffer.
+// by another goroutine with a 64 KiB buffer, every call with the mode's
+// ctx.
 func BenchmarkThroughput(b *testing.B) {
-	forEach(b, func(b *testing.B, c contender) {
+	forEachMode(b, func(b *testing.B, m ctxMode, c contender) {
 		r, w, closeAll, err := c.NewPipe()
 		if err != nil {
 			b.Fatal(err)
@@ -53,7 +66,7 @@ func BenchmarkThroughput(b *testing.B) {
 		defer closeAll()
 		b.SetBytes(chunk)
 		b.ResetTimer()
-		if _, err := pump(w, r, int64(b.N)*chunk); err != nil {
+		if _, err := pump(w, r, m, int64(b.N)*chunk); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
@@ -61,23 +74,25 @@ func BenchmarkThroughput(b *testing.B) {
 }
 
 // BenchmarkWriteReadReady: one op is a 1-byte write and the read of that
-// byte, which is ready; allocs/op is the sum of both paths.
+// byte, which is ready, both with the mode's ctx; allocs/op is the sum of
+// both paths (and, in mode fresh, the ctx the op makes: 1 object).
 func BenchmarkWriteReadReady(b *testing.B) {
-	forEach(b, func(b *testing.B, c contender) {
+	forEachMode(b, func(b *testing.B, m ctxMode, c contender) {
 		r, w, closeAll, err := c.NewPipe()
 		if err != nil {
 			b.Fatal(err)
 		}
 		defer closeAll()
-		ctx, cancel := context.WithCancel(context.Background())
+		long, cancel := context.WithCancel(context.Background())
 		defer cancel()
+		call := caller{m, long}
 		buf := make([]byte, 1)
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			if _, err := w.WriteContext(ctx, buf); err != nil {
+			if _, err := call.write(w, buf); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := r.ReadContext(ctx, buf); err != nil {
+			if _, err := call.read(r, buf); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"runtime"
 	"time"
 )
@@ -267,31 +266,4 @@ func readFor(r Reader, want int, limit time.Duration) int {
 		}
 	}
 	return got
-}
-
-// cancelTargets records the cancellation targets for fdstream-epoll:
-// median at most 1.1× and p99 at most 1.5× osfile's, no goroutine left,
-// no byte lost.
-func cancelTargets(res []cancelResult) {
-	var ep cancelResult
-	found := false
-	for _, r := range res {
-		if r.name == "fdstream-epoll" && r.err == nil {
-			ep, found = r, true
-		}
-	}
-	rmed, rp99 := math.NaN(), math.NaN()
-	g, lost := math.NaN(), math.NaN()
-	if found {
-		m, p := ep.quantiles()
-		rm, rp := cancelRef(res).quantiles()
-		rmed, rp99 = ratio(float64(m), float64(rm)), ratio(float64(p), float64(rp))
-		if ep.leak.Err == "" {
-			g, lost = float64(ep.leak.Goroutines), float64(ep.leak.Lost)
-		}
-	}
-	judge("fdstream-epoll cancellation median", rmed, fmtRatio(rmed), "≤ 1.10×", rmed <= 1.1)
-	judge("fdstream-epoll cancellation p99", rp99, fmtRatio(rp99), "≤ 1.50×", rp99 <= 1.5)
-	judge("fdstream-epoll goroutines left after a cancel", g, fmt.Sprint(g), "0", g == 0)
-	judge("fdstream-epoll bytes lost after a cancel", lost, fmt.Sprint(lost), "0", lost == 0)
 }

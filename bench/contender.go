@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -37,6 +38,21 @@ type contender interface {
 type sharded interface {
 	Shards() int
 }
+
+// loopCounter is implemented by contenders with reactor shard loops: how
+// many run now (a reactor starts a shard's loop only for registrations).
+type loopCounter interface {
+	Loops() int
+}
+
+// copier is implemented by contenders whose library copies between its
+// own ends (fdstream.Copy); throughput times that too.
+type copier interface {
+	Copy(ctx context.Context, dst Writer, src Reader) error
+}
+
+// errNotStreams is returned by a copier given ends it did not make.
+var errNotStreams = errors.New("ends are not the contender's Streams")
 
 // registered contenders, with the rank that orders them in the report.
 var registered []rankedContender

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/fdstream/fdstream"
@@ -9,13 +11,17 @@ import (
 )
 
 func init() {
+	register(5, &fdstreamContender{backend: reactor.Runtime})
 	register(10, &fdstreamContender{backend: reactor.Epoll})
 	register(20, &fdstreamContender{backend: reactor.Select})
 }
 
 // fdstreamContender is fdstream.Pipe on a reactor with the given backend.
-// Both backends run side by side in one process; each contender makes its
-// reactor once and puts all of its pipes on it, as a program would.
+// All three backends run side by side in one process; each contender makes
+// its reactor once and puts all of its pipes on it, as a program would.
+// The Runtime one is what a Stream gets by default on Linux (DefaultReactor
+// without -tags noepoll); it is made explicitly here so that the contender
+// stays the runtime poller whatever tags the bench is built with.
 type fdstreamContender struct {
 	backend reactor.Backend
 
@@ -27,7 +33,11 @@ type fdstreamContender struct {
 func (c *fdstreamContender) Name() string { return "fdstream-" + c.backend.String() }
 
 func (c *fdstreamContender) About() string {
-	if c.backend == reactor.Select {
+	switch c.backend {
+	case reactor.Runtime:
+		return "fdstream.Pipe on reactor.Runtime (the default): parks in RawConn.Read/Write of an internal os.File; " +
+			"ctx as one context.AfterFunc per direction, registered only when a call parks and kept while the same ctx comes back"
+	case reactor.Select:
 		return "fdstream.Pipe on reactor.Select: select(2) loop per shard, fds < 1024 only"
 	}
 	return "fdstream.Pipe on reactor.Epoll (default shards and park mode): ctx is a select case, no goroutine per call"
@@ -43,13 +53,25 @@ func (c *fdstreamContender) sharedReactor() (*reactor.Reactor, error) {
 	return c.r, c.err
 }
 
-// Shards reports how many shards the contender's reactor has.
+// Shards reports how many shard loops the contender's pipes may use: the
+// reactor's shards, or none for the Runtime backend, whose Streams never
+// reach its shard loops (a pipe always parks on the runtime poller on
+// Linux).
 func (c *fdstreamContender) Shards() int {
+	r, err := c.sharedReactor()
+	if err != nil || c.backend == reactor.Runtime {
+		return 0
+	}
+	return r.Shards()
+}
+
+// Loops reports how many of the reactor's shard loops are running now.
+func (c *fdstreamContender) Loops() int {
 	r, err := c.sharedReactor()
 	if err != nil {
 		return 0
 	}
-	return r.Shards()
+	return r.Loops()
 }
 
 func (c *fdstreamContender) NewPipe() (Reader, Writer, func(), error) {
@@ -62,4 +84,15 @@ func (c *fdstreamContender) NewPipe() (Reader, Writer, func(), error) {
 		return nil, nil, nil, err
 	}
 	return r, w, func() { w.Close(); r.Close() }, nil
+}
+
+// Copy runs fdstream.Copy from src to dst, two of this contender's ends.
+func (c *fdstreamContender) Copy(ctx context.Context, dst Writer, src Reader) error {
+	d, ok1 := dst.(io.Writer)
+	s, ok2 := src.(io.Reader)
+	if !ok1 || !ok2 {
+		return errNotStreams
+	}
+	_, err := fdstream.Copy(ctx, d, s)
+	return err
 }

@@ -2,13 +2,18 @@
 // bridged with context.AfterFunc) and with other ways of doing
 // context-aware I/O on a pipe, and prints the comparison as markdown:
 //
-//	go -C bench run .            # defaults, under two minutes
+//	go -C bench run .            # defaults, about two and a half minutes on 2 busy cores
 //	go -C bench run . -tiny      # very small sizes, for CI
-//	go -C bench run . -only=pingpong,throughput -contenders=fdstream-epoll,osfile
+//	go -C bench run . -only=pingpong,throughput -contenders=fdstream-runtime,osfile -modes=fresh
 //
 // Every ratio is against the osfile contender measured in the same run;
 // where it makes sense, contenders run round-robin so that noise on the
-// machine hits them alike. The scale measurement and the leak part of the
+// machine hits them alike. Ping-pong, throughput and allocations run in
+// three ctx modes (a long-lived cancellable ctx, context.Background(), a
+// fresh ctx per call; see ctxmode.go). The Targets table at the end judges
+// issue 9's targets: fdstream-runtime against osfile, and fdstream-epoll
+// against fdstream-epoll@c704f65, the epoll backend as it was before (a
+// generated copy of that commit's library, internal/c704f65). The scale measurement and the leak part of the
 // cancellation measurement run each contender in a fresh child process
 // (this program re-executed with a hidden first argument, -child).
 //
@@ -36,14 +41,18 @@ var measurements = []string{"pingpong", "throughput", "cancel", "scale", "allocs
 
 // config is what the flags ask for.
 type config struct {
-	only       map[string]bool
-	contenders []contender
-	rounds     int   // interleaved repetitions
-	roundTrips int   // ping-pong round trips per contender per round
-	mib        int64 // throughput MiB per contender per round
-	tries      int   // cancellations timed per contender
-	pipes      int   // pipes at scale
-	allocRuns  int   // operations averaged per allocation count
+	only        map[string]bool
+	contenders  []contender
+	modes       []ctxMode
+	rounds      int   // interleaved repetitions (ping-pong, cancellation)
+	scaleRounds int   // scale children per contender
+	wakes       int   // wake-ups per scale child
+	roundTrips  int   // ping-pong round trips per contender per round
+	tputRounds  int   // interleaved throughput rounds
+	mib         int64 // throughput MiB per contender per round
+	tries       int   // cancellations timed per contender
+	pipes       int   // pipes at scale
+	allocRuns   int   // operations averaged per allocation count
 }
 
 func main() {
@@ -54,9 +63,13 @@ func main() {
 	fs := flag.CommandLine
 	only := fs.String("only", strings.Join(measurements, ","), "measurements to run, comma-separated: "+strings.Join(measurements, ","))
 	names := fs.String("contenders", "all", "contenders, comma-separated: "+strings.Join(allNames(), ",")+" (ratios need "+referenceName+")")
-	rounds := fs.Int("rounds", 5, "interleaved rounds for ping-pong, throughput and cancellation")
-	roundTrips := fs.Int("roundtrips", 20000, "ping-pong round trips per contender per round")
-	mib := fs.Int64("mib", 128, "throughput MiB per contender per round (64 KiB writes)")
+	modes := fs.String("modes", "all", "ctx modes for ping-pong, throughput and allocations, comma-separated: "+modeFlags()+" (targets need all)")
+	rounds := fs.Int("rounds", 5, "interleaved rounds for ping-pong and cancellation")
+	roundTrips := fs.Int("roundtrips", 10000, "ping-pong round trips per contender, mode and round")
+	scaleRounds := fs.Int("scale-rounds", 3, "interleaved rounds for scale (a child process per contender and round)")
+	wakes := fs.Int("wakes", 3, "times each scale child blocks and wakes every reader (it reports the median)")
+	tputRounds := fs.Int("throughput-rounds", 15, "interleaved rounds for throughput")
+	mib := fs.Int64("mib", 32, "throughput MiB per contender, mode and round (64 KiB writes)")
 	tries := fs.Int("tries", 1000, "cancellations timed per contender, spread over the rounds")
 	pipes := fs.Int("pipes", defaultPipes(cur), "pipes at scale; the default is as many as RLIMIT_NOFILE allows")
 	allocRuns := fs.Int("allocruns", 1000, "operations averaged per allocation count")
@@ -72,15 +85,15 @@ func main() {
 	if *tiny {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		small := map[string]string{"rounds": "2", "roundtrips": "300", "mib": "4", "tries": "20", "pipes": "64", "allocruns": "100"}
+		small := map[string]string{"rounds": "2", "scale-rounds": "2", "wakes": "1", "roundtrips": "300", "throughput-rounds": "2", "mib": "4", "tries": "20", "pipes": "64", "allocruns": "100"}
 		for name, v := range small {
 			if !set[name] {
 				fs.Set(name, v)
 			}
 		}
 	}
-	cfg := config{rounds: *rounds, roundTrips: *roundTrips, mib: *mib, tries: *tries, pipes: *pipes, allocRuns: *allocRuns}
-	if cfg.rounds < 1 || cfg.roundTrips < 1 || cfg.mib < 1 || cfg.tries < 1 || cfg.pipes < 1 || cfg.allocRuns < 1 {
+	cfg := config{rounds: *rounds, scaleRounds: *scaleRounds, wakes: *wakes, roundTrips: *roundTrips, tputRounds: *tputRounds, mib: *mib, tries: *tries, pipes: *pipes, allocRuns: *allocRuns}
+	if cfg.rounds < 1 || cfg.scaleRounds < 1 || cfg.wakes < 1 || cfg.roundTrips < 1 || cfg.tputRounds < 1 || cfg.mib < 1 || cfg.tries < 1 || cfg.pipes < 1 || cfg.allocRuns < 1 {
 		fatalf("sizes must be at least 1")
 	}
 	if cfg.allocRuns+allocWarmUp > 60000 {
@@ -98,70 +111,58 @@ func main() {
 	if cfg.contenders, err = pickContenders(*names); err != nil {
 		fatalf("%v", err)
 	}
+	if cfg.modes, err = parseModes(*modes); err != nil {
+		fatalf("%v", err)
+	}
 
 	start := time.Now()
 	baseGoroutines := runtime.NumGoroutine()
 	w := os.Stdout
 	printHeader(w, cfg)
+	var res results
 	for _, m := range measurements {
-		t0 := time.Now()
-		measure(m, w, cfg, cfg.only[m])
-		if cfg.only[m] {
-			fmt.Fprintf(w, "_%s took %.1f s._\n\n", m, time.Since(t0).Seconds())
+		if !cfg.only[m] {
+			continue
 		}
+		t0 := time.Now()
+		res.measure(m, w, cfg)
+		fmt.Fprintf(w, "_%s took %.1f s._\n\n", m, time.Since(t0).Seconds())
 	}
-	printTargets(w)
+	printTargets(w, res)
 	settle(time.Second, false)
 	fmt.Fprintf(w, "\nFinished in %.1f s; goroutines at exit %d (at start %d).\n",
 		time.Since(start).Seconds(), runtime.NumGoroutine(), baseGoroutines)
 }
 
-// measure runs measurement m and records its targets, or, when run is
-// false, records them as not measured.
-func measure(m string, w io.Writer, cfg config, run bool) {
+// results are what the measurements found; a measurement not run leaves
+// its field nil.
+type results struct {
+	pingPong   pingPongResults
+	throughput throughputResults
+	cancel     []cancelResult
+	scale      []scaleSummary
+	allocs     []allocResult
+	copy       []copyResult
+	vectored   []vectoredResult
+}
+
+// measure runs measurement m and keeps its results.
+func (res *results) measure(m string, w io.Writer, cfg config) {
 	switch m {
 	case "pingpong":
-		var res []pingPongResult
-		if run {
-			res = runPingPong(w, cfg)
-		}
-		pingPongTargets(res)
+		res.pingPong = runPingPong(w, cfg)
 	case "throughput":
-		var res []throughputResult
-		if run {
-			res = runThroughput(w, cfg)
-		}
-		throughputTargets(res)
+		res.throughput = runThroughput(w, cfg)
 	case "cancel":
-		var res []cancelResult
-		if run {
-			res = runCancel(w, cfg)
-		}
-		cancelTargets(res)
+		res.cancel = runCancel(w, cfg)
 	case "scale":
-		var res []scaleSummary
-		if run {
-			res = runScale(w, cfg)
-		}
-		scaleTargets(res)
+		res.scale = runScale(w, cfg)
 	case "allocs":
-		var res []allocResult
-		if run {
-			res = runAllocs(w, cfg)
-		}
-		allocTargets(res)
+		res.allocs = runAllocs(w, cfg)
 	case "copy":
-		var res []copyResult
-		if run {
-			res = runCopy(w, cfg)
-		}
-		copyTargets(res)
+		res.copy = runCopy(w, cfg)
 	case "vectored":
-		var res []vectoredResult
-		if run {
-			res = runVectored(w, cfg)
-		}
-		vectoredTargets(res)
+		res.vectored = runVectored(w, cfg)
 	}
 }
 
@@ -237,6 +238,7 @@ func childMain(args []string) int {
 	fs := flag.NewFlagSet("child", flag.ContinueOnError)
 	name := fs.String("contender", "", "contender")
 	pipes := fs.Int("pipes", 1, "pipes at scale")
+	fs.IntVar(&wakeRounds, "wakes", wakeRounds, "wake-ups at scale")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}

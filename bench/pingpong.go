@@ -5,86 +5,130 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync/atomic"
 	"time"
 )
 
-// pingPongResult is one contender's ping-pong over all rounds.
+// pingPongResult is one contender's ping-pong in one ctx mode over all
+// rounds.
 type pingPongResult struct {
 	name        string
 	perSec      float64 // round trips per second over all rounds
 	median, p99 time.Duration
-	err         error
+	// Each round's median and p99, for ratios between rounds taken
+	// side by side.
+	roundMedian, roundP99 []time.Duration
+	err                   error
 }
 
+// ratioTo returns r's median and p99 round trip against ref's, each the
+// median over the rounds of the ratio of the two contenders' figures of
+// the same round: a round's turns follow each other within seconds, so a
+// pair saw about the same load from the rest of the machine. NaN if
+// either has no result.
+func (r pingPongResult) ratioTo(ref pingPongResult) (median, p99 float64) {
+	if r.err != nil || ref.err != nil {
+		return math.NaN(), math.NaN()
+	}
+	var ms, ps []float64
+	for k := 0; k < min(len(r.roundMedian), len(ref.roundMedian)); k++ {
+		ms = append(ms, ratio(float64(r.roundMedian[k]), float64(ref.roundMedian[k])))
+		ps = append(ps, ratio(float64(r.roundP99[k]), float64(ref.roundP99[k])))
+	}
+	return medianFloat(ms), medianFloat(ps)
+}
+
+// pingPongResults are a run's results: [mode][contender], in cfg order.
+type pingPongResults map[ctxMode][]pingPongResult
+
 // runPingPong measures 1-byte round trips over two pipes with an echo
-// goroutine at the far end, a cancellable ctx on every call. Contenders
-// take turns, one round each, -rounds times.
-func runPingPong(w io.Writer, cfg config) []pingPongResult {
+// goroutine at the far end, in every ctx mode asked for. Contenders and
+// modes take turns, one round each, -rounds times.
+func runPingPong(w io.Writer, cfg config) pingPongResults {
 	section(w, "1. Ping-pong",
-		fmt.Sprintf("1-byte messages over two pipes to an echo goroutine and back, context.WithCancel ctx on every call; "+
-			"%d rounds of %s round trips per contender, contenders round-robin. Every round trip is timed; ratio: median round trip against osfile.",
-			cfg.rounds, fmtInt(int64(cfg.roundTrips))))
-	res := make([]pingPongResult, len(cfg.contenders))
-	samples := make([][]time.Duration, len(cfg.contenders))
-	elapsed := make([]time.Duration, len(cfg.contenders))
-	for i, c := range cfg.contenders {
-		res[i].name = c.Name()
-		samples[i] = make([]time.Duration, 0, cfg.rounds*cfg.roundTrips)
+		fmt.Sprintf("1-byte messages over two pipes to an echo goroutine and back; every call, on both sides, with the ctx of the mode. "+
+			"%d rounds of %s round trips per contender and mode; in each round every mode and every contender take one turn "+
+			"(the contenders' order rotating from round to round). Every round trip is timed. Median and p99 RTT are over all rounds; "+
+			"× osfile is the median over rounds of the ratio of the round's median (p99) to osfile's in the same round and mode.", cfg.rounds, fmtInt(int64(cfg.roundTrips))))
+	n := len(cfg.contenders)
+	res := pingPongResults{}
+	samples := map[ctxMode][][]time.Duration{}
+	elapsed := map[ctxMode][]time.Duration{}
+	for _, m := range cfg.modes {
+		res[m] = make([]pingPongResult, n)
+		samples[m] = make([][]time.Duration, n)
+		elapsed[m] = make([]time.Duration, n)
+		for i, c := range cfg.contenders {
+			res[m][i].name = c.Name()
+			samples[m][i] = make([]time.Duration, 0, cfg.rounds*cfg.roundTrips)
+		}
 	}
 	buf := make([]time.Duration, cfg.roundTrips)
 	for round := 0; round < cfg.rounds; round++ {
-		for i, c := range cfg.contenders {
-			if res[i].err != nil {
-				continue
+		for _, m := range cfg.modes {
+			for k := range cfg.contenders {
+				i := (round + k) % n
+				if res[m][i].err != nil {
+					continue
+				}
+				d, err := pingPongRound(cfg.contenders[i], m, buf)
+				if err != nil {
+					res[m][i].err = err
+					continue
+				}
+				elapsed[m][i] += d
+				samples[m][i] = append(samples[m][i], buf...)
+				sorted := sortedCopy(buf)
+				res[m][i].roundMedian = append(res[m][i].roundMedian, quantile(sorted, 0.5))
+				res[m][i].roundP99 = append(res[m][i].roundP99, quantile(sorted, 0.99))
 			}
-			d, err := pingPongRound(c, buf)
-			if err != nil {
-				res[i].err = err
-				continue
-			}
-			elapsed[i] += d
-			samples[i] = append(samples[i], buf...)
 		}
 	}
-	for i := range res {
-		if res[i].err != nil || len(samples[i]) == 0 {
-			continue
+	for _, m := range cfg.modes {
+		for i := range res[m] {
+			r := &res[m][i]
+			if r.err != nil || len(samples[m][i]) == 0 {
+				continue
+			}
+			s := sortedCopy(samples[m][i])
+			r.median, r.p99 = quantile(s, 0.5), quantile(s, 0.99)
+			r.perSec = float64(len(s)) / elapsed[m][i].Seconds()
 		}
-		s := sortedCopy(samples[i])
-		res[i].median, res[i].p99 = quantile(s, 0.5), quantile(s, 0.99)
-		res[i].perSec = float64(len(s)) / elapsed[i].Seconds()
+		samples[m] = nil
 	}
 
-	ref := pingPongRef(res)
-	t := newTable("contender", "round trips/s", "median RTT", "p99 RTT", "median × osfile", "p99 × osfile")
-	for _, r := range res {
-		if r.err != nil {
-			t.add(r.name, "error: "+r.err.Error(), "", "", "", "")
-			continue
+	for j, m := range cfg.modes {
+		subsection(w, fmt.Sprintf("1%c. %s", 'a'+j, m), m.about()+".")
+		ref := res.find(m, referenceName)
+		t := newTable("contender", "round trips/s", "median RTT", "p99 RTT", "median × osfile", "p99 × osfile")
+		for _, r := range res[m] {
+			if r.err != nil {
+				t.add(r.name, "error: "+r.err.Error(), "", "", "", "")
+				continue
+			}
+			rm, rp := r.ratioTo(ref)
+			t.add(r.name, fmtFloat(r.perSec), fmtDur(r.median), fmtDur(r.p99), fmtRatio(rm), fmtRatio(rp))
 		}
-		t.add(r.name, fmtFloat(r.perSec), fmtDur(r.median), fmtDur(r.p99),
-			fmtRatio(ratio(float64(r.median), float64(ref.median))),
-			fmtRatio(ratio(float64(r.p99), float64(ref.p99))))
+		t.print(w)
 	}
-	t.print(w)
 	return res
 }
 
-// pingPongRef returns the reference's result, or one whose values make
-// every ratio unknown.
-func pingPongRef(res []pingPongResult) pingPongResult {
-	for _, r := range res {
-		if r.name == referenceName && r.err == nil {
+// find returns the result of the contender called name in mode m, or one
+// whose values make every ratio unknown (zero quantiles and an error).
+func (res pingPongResults) find(m ctxMode, name string) pingPongResult {
+	for _, r := range res[m] {
+		if r.name == name && r.err == nil {
 			return r
 		}
 	}
-	return pingPongResult{}
+	return pingPongResult{name: name, median: -1, p99: -1, err: errNotMeasured}
 }
 
 // pingPongRound sets up an echo, warms up, then times len(rtt) round
 // trips, each into rtt, and returns the total.
-func pingPongRound(c contender, rtt []time.Duration) (time.Duration, error) {
-	e, err := startEcho(c)
+func pingPongRound(c contender, m ctxMode, rtt []time.Duration) (time.Duration, error) {
+	e, err := startEcho(c, m)
 	if err != nil {
 		return 0, err
 	}
@@ -108,20 +152,21 @@ func pingPongRound(c contender, rtt []time.Duration) (time.Duration, error) {
 }
 
 // echo is two fresh pipes of one contender and a goroutine that reads
-// each byte from the first and writes it back into the second, all calls
-// with one cancellable ctx.
+// each byte from the first and writes it back into the second, every call
+// on both sides with the ctx of one mode.
 type echo struct {
-	ctx    context.Context
+	call   caller
 	aw     Writer
 	br     Reader
 	buf    [1]byte
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the echo goroutine returns
+	cancel context.CancelFunc // of call.long
+	stop   atomic.Bool        // the echo goroutine returns after its next read
+	done   chan struct{}      // closed when the echo goroutine returns
 	closeA func()
 	closeB func()
 }
 
-func startEcho(c contender) (*echo, error) {
+func startEcho(c contender, m ctxMode) (*echo, error) {
 	ar, aw, closeA, err := c.NewPipe()
 	if err != nil {
 		return nil, err
@@ -131,16 +176,16 @@ func startEcho(c contender) (*echo, error) {
 		closeA()
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e := &echo{ctx: ctx, aw: aw, br: br, cancel: cancel, done: make(chan struct{}), closeA: closeA, closeB: closeB}
+	long, cancel := context.WithCancel(context.Background())
+	e := &echo{call: caller{m, long}, aw: aw, br: br, cancel: cancel, done: make(chan struct{}), closeA: closeA, closeB: closeB}
 	go func() {
 		defer close(e.done)
 		var b [1]byte
 		for {
-			if _, err := ar.ReadContext(ctx, b[:]); err != nil {
+			if _, err := e.call.read(ar, b[:]); err != nil || e.stop.Load() {
 				return
 			}
-			if _, err := bw.WriteContext(ctx, b[:]); err != nil {
+			if _, err := e.call.write(bw, b[:]); err != nil {
 				return
 			}
 		}
@@ -150,50 +195,30 @@ func startEcho(c contender) (*echo, error) {
 
 // roundTrip sends one byte to the echo goroutine and reads it back.
 func (e *echo) roundTrip() error {
-	if _, err := e.aw.WriteContext(e.ctx, e.buf[:]); err != nil {
+	if _, err := e.call.write(e.aw, e.buf[:]); err != nil {
 		return err
 	}
-	_, err := e.br.ReadContext(e.ctx, e.buf[:])
+	_, err := e.call.read(e.br, e.buf[:])
 	return err
 }
 
-// close stops the echo goroutine and closes both pipes. It cancels ctx;
-// if the echo goroutine does not return, its read cannot be cancelled, so
-// close writes it a byte (its echo then fails with the cancelled ctx) and,
-// as a last resort, closes the pipe under it.
+// close stops the echo goroutine and closes both pipes. The goroutine is
+// between round trips, blocked in its read: close cancels the long-lived
+// ctx (which ends that read in mode ctxLong) and writes it one more byte
+// (which ends it in the other modes, and for contenders that cannot
+// cancel); as a last resort it closes the pipe under the read.
 func (e *echo) close() {
+	e.stop.Store(true)
 	e.cancel()
+	e.aw.WriteContext(context.Background(), []byte{0})
 	select {
 	case <-e.done:
-	case <-time.After(10 * time.Millisecond):
-		e.aw.WriteContext(context.Background(), []byte{0})
-		select {
-		case <-e.done:
-		case <-time.After(time.Second):
-			e.closeA() // end of stream for the echo's read
-			<-e.done
-			e.closeB()
-			return
-		}
+	case <-time.After(time.Second):
+		e.closeA() // end of stream for the echo's read
+		<-e.done
+		e.closeB()
+		return
 	}
 	e.closeA()
 	e.closeB()
-}
-
-// pingPongTargets records the ping-pong targets: fdstream-epoll's median
-// round trip at most 0.95× osfile's, fdstream-select's at most 3×.
-func pingPongTargets(res []pingPongResult) {
-	ref := pingPongRef(res)
-	for _, tg := range []struct {
-		name  string
-		limit float64
-	}{{"fdstream-epoll", 0.95}, {"fdstream-select", 3}} {
-		r := math.NaN()
-		for _, x := range res {
-			if x.name == tg.name && x.err == nil {
-				r = ratio(float64(x.median), float64(ref.median))
-			}
-		}
-		judge(tg.name+" ping-pong median RTT", r, fmtRatio(r), fmt.Sprintf("≤ %.2f×", tg.limit), r <= tg.limit)
-	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -165,43 +166,16 @@ func fmtRatio(r float64) string {
 	return fmt.Sprintf("%.2f×", r)
 }
 
-// target is one line of the final Targets table.
-type target struct {
-	what     string
-	measured string
-	limit    string
-	// verdict is "met", "missed" or why it could not be judged.
-	verdict string
-}
-
-// targets collects the Targets table as the measurements run.
-var targets []target
-
-// judge records a target met when ok, missed otherwise, or not judged when
-// the value is unknown.
-func judge(what string, value float64, measured, limit string, ok bool) {
-	v := "missed"
-	switch {
-	case math.IsNaN(value):
-		v, measured = "not measured", "–"
-	case ok:
-		v = "met"
+// subsection prints a second-level heading and a paragraph.
+func subsection(w io.Writer, title string, about ...string) {
+	fmt.Fprintf(w, "### %s\n\n", title)
+	for _, a := range about {
+		fmt.Fprintln(w, a)
 	}
-	targets = append(targets, target{what, measured, limit, v})
+	if len(about) > 0 {
+		fmt.Fprintln(w)
+	}
 }
 
-// printTargets prints the Targets table, listing unmeasured ones for the
-// measurements that were skipped.
-func printTargets(w io.Writer) {
-	section(w, "Targets",
-		"fdstream-epoll (and fdstream-select where named) against osfile from this run.")
-	t := newTable("target", "measured", "limit", "verdict").leftAlign(2)
-	count := map[string]int{}
-	for _, tg := range targets {
-		t.add(tg.what, tg.measured, tg.limit, tg.verdict)
-		count[tg.verdict]++
-	}
-	t.print(w)
-	fmt.Fprintf(w, "%d of %d targets met, %d missed, %d not measured.\n",
-		count["met"], len(targets), count["missed"], count["not measured"])
-}
+// errNotMeasured stands for a result the run did not produce.
+var errNotMeasured = errors.New("not measured")

@@ -20,13 +20,18 @@ type scaleResult struct {
 	Limit          string `json:"limit,omitempty"` // why there are fewer pipes than asked
 	GOMAXPROCS     int    `json:"gomaxprocs"`
 	Shards         int    `json:"shards,omitempty"`
+	Loops          int    `json:"loops"` // shard loops running with every reader blocked
 	ThreadsBase    int    `json:"threads_base"`
 	Threads        int    `json:"threads"` // with every reader blocked
 	GoroutinesBase int    `json:"goroutines_base"`
 	Goroutines     int    `json:"goroutines"`
 	RSSBaseKiB     int64  `json:"rss_base_kib"`
 	RSSKiB         int64  `json:"rss_kib"`
-	WakeNs         int64  `json:"wake_ns"` // first wake-up write to the last reader returning
+	StackBase      uint64 `json:"stack_base"` // runtime.MemStats.StackInuse, bytes
+	Stack          uint64 `json:"stack"`
+	HeapBase       uint64 `json:"heap_base"` // runtime.MemStats.HeapInuse, bytes
+	Heap           uint64 `json:"heap"`
+	WakeNs         int64  `json:"wake_ns"` // first wake-up write to the last reader returning, median of wakeRounds
 	Err            string `json:"err,omitempty"`
 }
 
@@ -36,11 +41,15 @@ type scaleSummary struct {
 	pipes               int
 	limit               string
 	gomaxprocs, shards  int
+	loops               int // the most shard loops seen running
 	threads             int // the most seen with every reader blocked
 	threadsBase         int // the most seen before
 	goroutinesPerReader float64
-	rssPerReader        float64 // KiB, median
-	wakePerReader       float64 // ns, median
+	rssPerReader        float64   // KiB, median
+	stackPerReader      float64   // KiB of goroutine stacks, median
+	heapPerReader       float64   // KiB of heap spans in use, median
+	wakePerReader       float64   // ns, median
+	wakes               []float64 // ns per reader, by round
 	err                 string
 }
 
@@ -48,7 +57,7 @@ type scaleSummary struct {
 // the most threads seen.
 func summarize(name string, runs []scaleResult) scaleSummary {
 	s := scaleSummary{name: name, rssPerReader: math.NaN(), wakePerReader: math.NaN()}
-	var gs, rss, wake []float64
+	var gs, rss, stack, heap, wake []float64
 	for _, r := range runs {
 		if r.Err != "" {
 			s.err = r.Err
@@ -60,15 +69,20 @@ func summarize(name string, runs []scaleResult) scaleSummary {
 		p := float64(r.Pipes)
 		s.pipes, s.limit, s.gomaxprocs, s.shards = r.Pipes, r.Limit, r.GOMAXPROCS, r.Shards
 		s.threads, s.threadsBase = max(s.threads, r.Threads), max(s.threadsBase, r.ThreadsBase)
+		s.loops = max(s.loops, r.Loops)
 		gs = append(gs, float64(r.Goroutines-r.GoroutinesBase)/p)
 		rss = append(rss, float64(r.RSSKiB-r.RSSBaseKiB)/p)
+		stack = append(stack, (float64(r.Stack)-float64(r.StackBase))/1024/p)
+		heap = append(heap, (float64(r.Heap)-float64(r.HeapBase))/1024/p)
 		wake = append(wake, float64(r.WakeNs)/p)
 	}
+	s.wakes = wake
 	if len(gs) == 0 {
 		s.err = "no result"
 		return s
 	}
 	s.goroutinesPerReader, s.rssPerReader, s.wakePerReader = medianFloat(gs), medianFloat(rss), medianFloat(wake)
+	s.stackPerReader, s.heapPerReader = medianFloat(stack), medianFloat(heap)
 	return s
 }
 
@@ -79,16 +93,21 @@ func runScale(w io.Writer, cfg config) []scaleSummary {
 	section(w, "4. Scale",
 		fmt.Sprintf("As many pipes as asked (%s) or as the contender can make, one reader blocked in ReadContext on each "+
 			"(one shared context.WithCancel ctx), each contender in a fresh child process, %d round-robin rounds. "+
-			"OS threads: /proc/self/task with every reader blocked (before any reader: in brackets), the most seen in any round. "+
+			"OS threads: /proc/self/task with every reader blocked (before any reader: in brackets), the most seen in any round; "+
+			"shard loops: the reactor's loops running then (– for contenders without a reactor). "+
 			"Goroutines and RSS (VmRSS) are deltas from before the readers started, per reader, median over rounds; "+
-			"the harness's own goroutine per reader is included. "+
-			"Wake: one byte written to each pipe in turn, from the first write to the last reader returning, per reader, median over rounds.",
-			fmtInt(int64(cfg.pipes)), cfg.rounds))
+			"the harness's own goroutine per reader is included. Stacks (runtime.MemStats.StackInuse: spans held for goroutine stacks, "+
+			"and for the stacks of threads the runtime starts, touched or not) and heap (HeapInuse) are deltas per reader likewise, "+
+			"to tell what the RSS is made of. "+
+			"Wake: one byte written to each pipe in turn, from the first write to the last reader returning, per reader; "+
+			"each child blocks and wakes every reader %d times (the first blocking is the one measured above) and reports the median; "+
+			"wake/reader is the median over rounds, and × osfile the median over rounds of the ratio to osfile's child of the same round.",
+			fmtInt(int64(cfg.pipes)), cfg.scaleRounds, cfg.wakes))
 	runs := make([][]scaleResult, len(cfg.contenders))
-	for round := 0; round < cfg.rounds; round++ {
+	for round := 0; round < cfg.scaleRounds; round++ {
 		for i, c := range cfg.contenders {
 			var r scaleResult
-			if err := runChild("scale", c.Name(), 90*time.Second, &r, fmt.Sprintf("-pipes=%d", cfg.pipes)); err != nil {
+			if err := runChild("scale", c.Name(), 120*time.Second, &r, fmt.Sprintf("-pipes=%d", cfg.pipes), fmt.Sprintf("-wakes=%d", cfg.wakes)); err != nil {
 				r.Err = err.Error()
 			}
 			runs[i] = append(runs[i], r)
@@ -99,24 +118,46 @@ func runScale(w io.Writer, cfg config) []scaleSummary {
 		res[i] = summarize(c.Name(), runs[i])
 	}
 	ref := scaleRef(res)
-	t := newTable("contender", "pipes", "OS threads", "goroutines/reader", "RSS/reader", "RSS × osfile",
-		"wake/reader", "wake × osfile", "note").leftAlign(8)
-	for _, r := range res {
+	t := newTable("contender", "pipes", "OS threads", "shard loops", "goroutines/reader", "RSS/reader", "RSS × osfile",
+		"stacks/reader", "heap/reader", "wake/reader", "wake × osfile", "note").leftAlign(11)
+	for i, r := range res {
 		if r.err != "" {
-			t.add(r.name, "–", "–", "–", "–", "–", "–", "–", "error: "+r.err)
+			t.add(r.name, "–", "–", "–", "–", "–", "–", "–", "–", "–", "–", "error: "+r.err)
 			continue
+		}
+		loops := "–"
+		if _, ok := cfg.contenders[i].(loopCounter); ok {
+			loops = fmt.Sprint(r.loops)
 		}
 		t.add(r.name, fmtInt(int64(r.pipes)),
 			fmt.Sprintf("%s (%d)", fmtInt(int64(r.threads)), r.threadsBase),
+			loops,
 			fmt.Sprintf("%.2f", r.goroutinesPerReader),
 			fmt.Sprintf("%.2f KiB", r.rssPerReader),
 			fmtRatio(ratio(r.rssPerReader, ref.rssPerReader)),
+			fmt.Sprintf("%.2f KiB", r.stackPerReader),
+			fmt.Sprintf("%.2f KiB", r.heapPerReader),
 			fmtDur(time.Duration(r.wakePerReader)),
-			fmtRatio(ratio(r.wakePerReader, ref.wakePerReader)),
+			fmtRatio(r.wakeRatio(ref)),
 			r.limit)
 	}
 	t.print(w)
 	return res
+}
+
+// wakeRatio returns s's wake time per reader against ref's: the median,
+// over the rounds, of the ratio of the two children of the same round
+// (run one after the other, so under about the same load from the rest of
+// the machine). NaN unless both have results at the same pipe count.
+func (s scaleSummary) wakeRatio(ref scaleSummary) float64 {
+	if s.err != "" || ref.err != "" || s.pipes != ref.pipes {
+		return math.NaN()
+	}
+	var rs []float64
+	for k := 0; k < min(len(s.wakes), len(ref.wakes)); k++ {
+		rs = append(rs, ratio(s.wakes[k], ref.wakes[k]))
+	}
+	return medianFloat(rs)
 }
 
 func scaleRef(res []scaleSummary) scaleSummary {
@@ -130,6 +171,11 @@ func scaleRef(res []scaleSummary) scaleSummary {
 
 // scaleChild runs in a fresh process: it makes up to n pipes, blocks a
 // reader on each, measures, and wakes them all.
+// wakeRounds is how many times a scale child blocks every reader and
+// wakes them all; it reports the median. The first blocking is the one
+// whose threads and memory are measured.
+var wakeRounds = 3
+
 func scaleChild(c contender, n int) scaleResult {
 	// Some contenders hold a thread per blocked reader; the runtime's
 	// default limit of 10,000 threads would kill the process first.
@@ -175,70 +221,77 @@ func scaleChild(c contender, n int) scaleResult {
 	debug.FreeOSMemory()
 	settle(2*time.Second, true)
 	res.ThreadsBase, res.GoroutinesBase, res.RSSBaseKiB = threadCount(), runtime.NumGoroutine(), rssKiB()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res.StackBase, res.HeapBase = ms.StackInuse, ms.HeapInuse
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var started, returned sync.WaitGroup
 	var mu sync.Mutex
 	var firstErr error
-	for _, p := range pipes {
-		started.Add(1)
-		returned.Add(1)
-		go func(r Reader) {
-			defer returned.Done()
-			buf := make([]byte, 1)
-			started.Done()
-			if _, err := r.ReadContext(ctx, buf); err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
+	// block starts a reader blocked in ReadContext on every pipe (one
+	// goroutine each) and returns once they have all started.
+	block := func() *sync.WaitGroup {
+		var started, returned sync.WaitGroup
+		for _, p := range pipes {
+			started.Add(1)
+			returned.Add(1)
+			go func(r Reader) {
+				defer returned.Done()
+				buf := make([]byte, 1)
+				started.Done()
+				if _, err := r.ReadContext(ctx, buf); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
 				}
-				mu.Unlock()
-			}
-		}(p.r)
+			}(p.r)
+		}
+		started.Wait()
+		return &returned
 	}
-	started.Wait()
+	// wake writes a byte to every pipe in turn and returns the time until
+	// every reader has returned.
+	one := []byte{1}
+	wake := func(returned *sync.WaitGroup) (time.Duration, error) {
+		start := time.Now()
+		for _, p := range pipes {
+			if _, err := p.w.WriteContext(context.Background(), one); err != nil {
+				cancel()
+				return 0, err
+			}
+		}
+		returned.Wait()
+		return time.Since(start), nil
+	}
+
+	returned := block()
 	settle(20*time.Second, true)
 	res.Threads, res.Goroutines, res.RSSKiB = threadCount(), runtime.NumGoroutine(), rssKiB()
-
-	one := []byte{1}
-	start := time.Now()
-	for _, p := range pipes {
-		if _, err := p.w.WriteContext(context.Background(), one); err != nil {
+	runtime.ReadMemStats(&ms)
+	res.Stack, res.Heap = ms.StackInuse, ms.HeapInuse
+	if l, ok := c.(loopCounter); ok {
+		res.Loops = l.Loops()
+	}
+	var wakes []float64
+	for k := 0; k < wakeRounds; k++ {
+		if k > 0 {
+			returned = block()
+			settle(5*time.Second, false)
+		}
+		d, err := wake(returned)
+		if err != nil {
 			res.Err = "wake-up write: " + err.Error()
-			cancel()
 			return res
 		}
+		if firstErr != nil {
+			res.Err = "blocked read: " + firstErr.Error()
+			return res
+		}
+		wakes = append(wakes, float64(d))
 	}
-	returned.Wait()
-	res.WakeNs = int64(time.Since(start))
-	if firstErr != nil {
-		res.Err = "blocked read: " + firstErr.Error()
-	}
+	res.WakeNs = int64(medianFloat(wakes))
 	return res
-}
-
-// scaleTargets records fdstream-epoll's scale targets: OS threads at most
-// GOMAXPROCS + shards + 4, RSS per blocked reader at most 1.0× and wake
-// time per reader at most 1.1× osfile's.
-func scaleTargets(res []scaleSummary) {
-	threads, rss, wake := math.NaN(), math.NaN(), math.NaN()
-	limit := "GOMAXPROCS + shards + 4"
-	ok := false
-	for _, r := range res {
-		if r.name != "fdstream-epoll" || r.err != "" {
-			continue
-		}
-		ref := scaleRef(res)
-		max := r.gomaxprocs + r.shards + 4
-		threads, ok = float64(r.threads), r.threads <= max
-		limit = fmt.Sprintf("≤ %d (GOMAXPROCS %d + shards %d + 4), at %s pipes", max, r.gomaxprocs, r.shards, fmtInt(int64(r.pipes)))
-		if ref.pipes == r.pipes { // otherwise not comparable
-			rss = ratio(r.rssPerReader, ref.rssPerReader)
-			wake = ratio(r.wakePerReader, ref.wakePerReader)
-		}
-	}
-	judge("fdstream-epoll OS threads at max pipes", threads, fmt.Sprint(threads), limit, ok)
-	judge("fdstream-epoll RSS per blocked reader", rss, fmtRatio(rss), "≤ 1.00×", rss <= 1)
-	judge("fdstream-epoll wake time per reader", wake, fmtRatio(wake), "≤ 1.10×", wake <= 1.1)
 }
