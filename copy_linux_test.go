@@ -171,7 +171,7 @@ func collect(t *testing.T, s *fdstream.Stream, n int) <-chan []byte {
 	return out
 }
 
-// Guarantee 36: Copy between two Streams moves every byte, in order, on
+// Guarantee 41: Copy between two Streams moves every byte, in order, on
 // every reactor, by splice where the kernel can (straight when either end
 // is a pipe, through a private pipe between a socket and a tty) and by
 // the buffered loop otherwise, and returns n == the bytes moved and nil
@@ -221,7 +221,7 @@ func TestCopyMovesEverything(t *testing.T) {
 	}
 }
 
-// Guarantee 36: io.Copy, io.CopyN, bufio.Reader.WriteTo and
+// Guarantee 41: io.Copy, io.CopyN, bufio.Reader.WriteTo and
 // bufio.Writer.ReadFrom find Stream's WriteTo and ReadFrom and splice;
 // a LimitedReader's limit is kept exactly and its N brought down.
 func TestCopyStdlibFindsReadFromWriteTo(t *testing.T) {
@@ -352,7 +352,7 @@ func startFeeding(t *testing.T, w *fdstream.Stream, payload []byte) (stop func()
 	return stop
 }
 
-// Guarantee 36, cancellation loses nothing: a Copy whose ctx is cancelled
+// Guarantee 41, cancellation loses nothing: a Copy whose ctx is cancelled
 // while it waits for the destination (full) has moved exactly the n it
 // reports, verified byte for byte; bytes it had taken from the source
 // but not written come back in a *CopyError (through the private pipe,
@@ -404,7 +404,7 @@ func TestCopyCanceledMidTransferLosesNothing(t *testing.T) {
 	}
 }
 
-// Guarantee 36: a Close of either Stream of a Copy, from another
+// Guarantee 41: a Close of either Stream of a Copy, from another
 // goroutine, ends it at once, whether it waits to read the source or to
 // write the destination, with os.ErrClosed naming the closed Stream.
 func TestCopyCloseEitherEndUnblocks(t *testing.T) {
@@ -460,7 +460,7 @@ func TestCopyCloseEitherEndUnblocks(t *testing.T) {
 	}
 }
 
-// Guarantee 36: deadlines apply to a copy between Streams: the source's
+// Guarantee 41: deadlines apply to a copy between Streams: the source's
 // read deadline to its waits for bytes (set before, or changed while it
 // waits), the destination's write deadline to its waits for room; a
 // deadline already past stops it before it takes anything; and the count
@@ -529,7 +529,7 @@ func TestCopyDeadlinesApply(t *testing.T) {
 	}
 }
 
-// Guarantee 36: a ctx done at entry moves nothing, and a nil ctx is an
+// Guarantee 41: a ctx done at entry moves nothing, and a nil ctx is an
 // error, for copies between Streams and with other readers and writers.
 func TestCopyContextDoneAtEntry(t *testing.T) {
 	sr, sw := mustPipe(t)
@@ -556,7 +556,7 @@ func TestCopyContextDoneAtEntry(t *testing.T) {
 	}
 }
 
-// Guarantee 36: where the kernel cannot splice (an eventfd takes none),
+// Guarantee 41: where the kernel cannot splice (an eventfd takes none),
 // the copy falls back to the buffered loop before it has taken anything,
 // and still moves every byte.
 func TestCopySpliceFallsBackWhenRefused(t *testing.T) {
@@ -713,7 +713,7 @@ func TestBadInputCopy(t *testing.T) {
 	})
 }
 
-// Guarantee 36: a writer that takes part of a chunk and fails gets
+// Guarantee 41: a writer that takes part of a chunk and fails gets
 // WriteTo's unwritten bytes back in a *CopyError, and the next read of
 // the Stream continues right after them.
 func TestCopyWriteToHandsBackUnwritten(t *testing.T) {

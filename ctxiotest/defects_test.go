@@ -184,7 +184,7 @@ func goroutinePerCallPipe() (fdstream.ContextReader, fdstream.ContextWriter, fun
 	return goroutinePerCall{r}, goroutinePerCall{w}, func() { r.Close(); w.Close() }, nil
 }
 
-// Guarantee 38: the checks catch the defects of a goroutine-per-call
+// Guarantee 43: the checks catch the defects of a goroutine-per-call
 // wrapper: the bytes its leftover goroutines eat or write after the call
 // returned, and the goroutines themselves.
 func TestPipeFailsGoroutinePerCall(t *testing.T) {
