@@ -84,14 +84,21 @@ func (c *ctxWriter) Write(p []byte) (int, error) {
 // or ctx is done, and returns the number of bytes written to dst. A
 // successful Copy returns a nil error, not io.EOF.
 //
-// If src is a ContextReader (a Stream) and dst a ContextWriter, a blocked
-// read or write returns as soon as ctx is done; for plain io.Readers and
-// io.Writers Copy checks ctx between calls and cannot interrupt one that
-// blocks. The error is then the one the ctx-aware call returned (it
-// satisfies errors.Is(err, ctx.Err())), or ctx.Err() itself. Bytes Copy
-// has read but not yet written when ctx ends are not written. A nil ctx
-// returns ErrNilContext itself; a nil dst or src an error wrapping
-// os.ErrInvalid.
+// If dst is a *Stream, Copy is dst.ReadFromContext(ctx, src); otherwise,
+// if src is a *Stream, src.WriteToContext(ctx, dst). Between two Streams
+// on Linux that makes it splice(2), with ctx, both Streams' deadlines and
+// a Close of either one ending it at once (see ReadFromContext).
+// Otherwise it is a buffered loop: ContextReaders and ContextWriters are
+// called with ctx, so a blocked call returns as soon as ctx is done;
+// plain io.Readers and io.Writers are called as they are, ctx checked
+// between calls, and a call that blocks cannot be interrupted.
+//
+// Copy loses nothing: bytes it read from src but could not write to dst
+// come back in a *CopyError, and n counts exactly the bytes dst took. The
+// error of a call cut short by ctx satisfies errors.Is(err, ctx.Err()); it
+// is the error the ctx-aware call returned, or ctx.Err() itself. A nil
+// ctx returns ErrNilContext itself; a nil dst or src an error wrapping
+// os.ErrInvalid. Copy starts no goroutine.
 func Copy(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
 	if ctx == nil {
 		return 0, ErrNilContext
@@ -102,47 +109,13 @@ func Copy(ctx context.Context, dst io.Writer, src io.Reader) (int64, error) {
 	if dst == nil {
 		return 0, errNilWriter
 	}
-	cr, _ := src.(ContextReader)
-	cw, _ := dst.(ContextWriter)
-	buf := make([]byte, 32*1024)
-	var written int64
-	for {
-		if err := ctx.Err(); err != nil {
-			return written, err
-		}
-		var nr int
-		var rerr error
-		if cr != nil {
-			nr, rerr = cr.ReadContext(ctx, buf)
-		} else {
-			nr, rerr = src.Read(buf)
-		}
-		if nr > 0 {
-			var nw int
-			var werr error
-			if cw != nil {
-				nw, werr = cw.WriteContext(ctx, buf[:nr])
-			} else {
-				nw, werr = dst.Write(buf[:nr])
-				if nw < 0 || nw > nr {
-					nw, werr = 0, errInvalidWrite
-				}
-			}
-			written += int64(nw)
-			if werr != nil {
-				return written, werr
-			}
-			if nw != nr {
-				return written, io.ErrShortWrite
-			}
-		}
-		if rerr == io.EOF {
-			return written, nil
-		}
-		if rerr != nil {
-			return written, rerr
-		}
+	if d, ok := dst.(*Stream); ok {
+		return d.ReadFromContext(ctx, src)
 	}
+	if s, ok := src.(*Stream); ok {
+		return s.WriteToContext(ctx, dst)
+	}
+	return copyLoop(ctx, dst, src)
 }
 
 var (
@@ -213,7 +186,8 @@ var (
 // allocations for a Read that finds data ready, 5 for one that waits on a
 // reactor's shard loop (the ctx's Done channel) and 10 on the runtime
 // poller (the default: the Stream registers an AfterFunc for each new
-// ctx that waits), 6 or 7 for one that times out. No goroutine is
+// ctx that waits), 6 or 7 for one that times out on a shard loop and 10
+// on the runtime poller. No goroutine is
 // started, whichever way it waits (for a parent ctx from package context:
 // context.WithTimeout starts one to watch a Context implemented
 // elsewhere).

@@ -73,6 +73,10 @@ type deadline struct {
 	fired    bool
 	lastDone <-chan struct{} // the Done of the previous park's ctx
 	onDone   func()          // d.ctxDone, made once: the AfterFunc callback
+	// peer is the other Stream of a Copy that waits in this direction
+	// (copy.go): once it is closed, every park ends at once, as on this
+	// Stream's own Close.
+	peer *Stream
 }
 
 // unixNs is t in Unix nanoseconds, 0 for the zero Time (and 1 for the
@@ -200,7 +204,8 @@ func (d *deadline) initRuntime(set func(time.Time) error) {
 
 // effective is the deadline the File should have now: the user's, the
 // parked call's ctx deadline if earlier, and a past instant once the
-// parked call's ctx is done or the Stream closed. mu held.
+// parked call's ctx is done, the Stream closed, or the other Stream of
+// a Copy waiting here closed. mu held.
 func (d *deadline) effective() int64 {
 	eff := d.whenNs
 	if d.parked {
@@ -211,7 +216,7 @@ func (d *deadline) effective() int64 {
 			eff = pastNs
 		}
 	}
-	if d.closed {
+	if d.closed || d.peer != nil && d.peer.life.closed() {
 		eff = pastNs
 	}
 	return eff

@@ -917,14 +917,20 @@ func fzRunStreamOps(t *testing.T, data []byte) {
 }
 
 // FuzzStreamChunking moves a payload of up to 256 KiB through a pipe, a
-// socketpair or a raw-mode pty (the first byte chooses): a writer
+// socketpair or a raw-mode pty (the first byte chooses; its bit 0x40 puts
+// an fdstream.Copy from a pipe in front, which splices): a writer
 // goroutine writes it in chunks whose sizes and calls (WriteContext with
 // a ctx bounded by the hang limit, Write, or WriteContext with a ctx of
-// microseconds whose partial writes are resumed from the n it reports)
-// come from the input, then closes its end; the test goroutine reads in
-// chunks and with calls (ReadContext, Read, ReadContext with a short ctx,
-// io.ReadFull) also from the input. It checks that every call keeps the
-// io contracts (0 <= n <= len(p); n == 0 with an error; a short write only
+// microseconds whose partial writes are resumed from the n it reports;
+// with a chunk's mode bit 0x80, the same as WriteBuffersContext over
+// pieces of the chunk with nil and empty buffers between, or ReadFrom a
+// bytes.Reader) come from the input, then closes its end; the test
+// goroutine reads in chunks and with calls (ReadContext, Read,
+// ReadContext with a short ctx, io.ReadFull; with bit 0x80,
+// ReadBuffersContext with the three kinds of ctx, or WriteTo a writer
+// that takes the chunk's size and then fails, whose CopyError hands back
+// the rest) also from the input. It checks that every call keeps the io
+// contracts (0 <= n <= len(p); n == 0 with an error; a short write only
 // with its ctx's error; a zero-byte read only for a zero-length p), that
 // timed-out calls lose nothing, that the bytes read are exactly the
 // payload (bytes.Equal), and that reads at the end give io.EOF, twice.
@@ -946,6 +952,7 @@ type fzChunk struct {
 
 type fzChunking struct {
 	transport     byte // 0 pipe, 1 socketpair, 2 pty
+	copyHop       bool // the writer writes a pipe that Copy copies into the transport
 	payload       []byte
 	writes, reads []fzChunk
 }
@@ -973,6 +980,14 @@ func fzChunkingSeeds() [][]byte {
 		fzChunkInput(0, 1000, []fzChunk{{0, 100}}, []fzChunk{{0, 64}}, []byte("hello")),
 		fzChunkInput(1, 70000, []fzChunk{{2, 9000}, {1, 1}}, []fzChunk{{2 | 7<<2, 5000}, {3, 777}}, nil),
 		fzChunkInput(2, 5000, []fzChunk{{1, 512}, {0, 0}}, []fzChunk{{1, 100}, {0, 0}}, []byte("\x03\x04\x11\x13\r\n\x7f")),
+		// Vectored writes and reads, ReadFrom and WriteTo.
+		fzChunkInput(0, 100000, []fzChunk{{0x80, 3000}, {0x81, 700}, {0x82 | 5<<2, 9000}}, []fzChunk{{0x80, 4000}, {0x83, 900}, {0x82, 50}}, nil),
+		fzChunkInput(1, 200000, []fzChunk{{0x82 | 31<<2, 60000}, {0x80, 0}}, []fzChunk{{0x83, 0}, {0x81, 65535}}, nil),
+		// A Copy from a pipe in front: straight splice, then through a
+		// private pipe.
+		fzChunkInput(0|0x40, 150000, []fzChunk{{0, 10000}, {0x80, 333}}, []fzChunk{{0, 8192}, {0x83, 100}}, nil),
+		fzChunkInput(1|0x40, 150000, []fzChunk{{2 | 7<<2, 5000}}, []fzChunk{{2 | 3<<2, 3000}, {0x81, 1}}, nil),
+		fzChunkInput(2|0x40, 20000, []fzChunk{{1, 512}}, []fzChunk{{1, 100}, {0x80, 7}}, nil),
 	}
 }
 
@@ -991,7 +1006,9 @@ func (b *fzBytes) next() byte {
 func fzParseChunking(data []byte) fzChunking {
 	in := fzBytes(data)
 	var c fzChunking
-	c.transport = in.next() % 3
+	t := in.next()
+	c.transport = (t &^ 0x40) % 3
+	c.copyHop = t&0x40 != 0
 	length := (int(in.next()) | int(in.next())<<8 | int(in.next())<<16) % (fzMaxPayload + 1)
 	// At most about 512 non-empty calls each way keep an iteration fast.
 	minChunk := max(1, length/512)
@@ -1043,6 +1060,13 @@ func fzRunChunking(t *testing.T, data []byte) {
 	default:
 		r, w = mustPTY(t) // raw mode: bytes cross unchanged; slave writes, master reads
 	}
+	// With a Copy in front, the writer writes hopW, and Copy copies
+	// hopR into w, which it closes at the end, as the writer would.
+	hopR, hopW := r, w
+	copyErrc := make(chan error, 1)
+	if c.copyHop {
+		hopR, hopW = mustPipe(t)
+	}
 	var hung atomic.Bool
 	dogDone := make(chan struct{})
 	dog := time.AfterFunc(hang, func() {
@@ -1050,6 +1074,8 @@ func fzRunChunking(t *testing.T, data []byte) {
 		hung.Store(true)
 		r.Close()
 		w.Close()
+		hopR.Close()
+		hopW.Close()
 	})
 	werrc := make(chan error, 1)
 	defer func() {
@@ -1058,7 +1084,12 @@ func fzRunChunking(t *testing.T, data []byte) {
 		}
 		r.Close()
 		w.Close() // ends the writer if the reader failed
+		hopR.Close()
+		hopW.Close()
 		<-werrc
+		if c.copyHop {
+			<-copyErrc
+		}
 	}()
 	failf := func(format string, args ...any) {
 		t.Helper()
@@ -1070,8 +1101,22 @@ func fzRunChunking(t *testing.T, data []byte) {
 	}
 
 	go func() {
-		werrc <- fzWriteChunks(w, c)
+		werrc <- fzWriteChunks(hopW, c)
 	}()
+	if c.copyHop {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			defer cancel()
+			n, err := fdstream.Copy(ctx, w, hopR)
+			if cerr := w.Close(); err == nil && cerr != nil {
+				err = cerr
+			}
+			if err == nil && n != int64(len(c.payload)) {
+				err = fmt.Errorf("Copy = %d, nil; %d bytes were written", n, len(c.payload))
+			}
+			copyErrc <- err
+		}()
+	}
 
 	got := make([]byte, 0, len(c.payload))
 	maxRead := 0
@@ -1089,18 +1134,63 @@ func fzRunChunking(t *testing.T, data []byte) {
 		}
 		var n int
 		var err error
-		switch mode {
-		case 0:
+		switch {
+		case ch.mode&0x80 != 0 && mode == 3:
+			// WriteTo a writer that takes len(p) bytes and fails: what
+			// it took, then what the CopyError hands back, is what
+			// WriteTo read.
+			tw := &failingWriter{take: len(p)}
+			var n64 int64
+			n64, err = r.WriteTo(tw)
+			var ce *fdstream.CopyError
+			switch {
+			case n64 != int64(tw.buf.Len()):
+				failf("read %d: WriteTo = %d, the writer took %d", i, n64, tw.buf.Len())
+			case err == nil:
+				err = io.EOF // WriteTo reached the end
+			case !errors.As(err, &ce) || !errors.Is(err, errTookEnough):
+				failf("read %d: WriteTo = %d, %v; want the writer's error in a CopyError", i, n64, err)
+			default:
+				err = nil
+			}
+			got = append(got, tw.buf.Bytes()...)
+			if ce != nil {
+				got = append(got, ce.Unwritten...)
+			}
+			if len(got) > len(c.payload) {
+				failf("read %d bytes, more than the %d written", len(got), len(c.payload))
+			}
+			if err == nil {
+				continue
+			}
+			// At the end: n stays 0 (the bytes are in got already), and
+			// the end-of-stream checks below run.
+		case ch.mode&0x80 != 0:
+			// ReadBuffersContext over p cut in three, with a nil and an
+			// empty buffer between.
+			bufs := [][]byte{p[:len(p)/3], nil, p[len(p)/3 : len(p)/2], {}, p[len(p)/2:]}
+			ctx, cancel := context.Background(), context.CancelFunc(func() {})
+			switch mode {
+			case 0:
+				ctx, cancel = context.WithTimeout(context.Background(), hang)
+			case 2:
+				ctx, cancel = fzShortCtx(ch.mode)
+			}
+			var n64 int64
+			n64, err = r.ReadBuffersContext(ctx, bufs)
+			cancel()
+			n = int(n64)
+		case mode == 0:
 			ctx, cancel := context.WithTimeout(context.Background(), hang)
 			n, err = r.ReadContext(ctx, p)
 			cancel()
-		case 1:
+		case mode == 1:
 			n, err = r.Read(p)
-		case 2:
+		case mode == 2:
 			ctx, cancel := fzShortCtx(ch.mode)
 			n, err = r.ReadContext(ctx, p)
 			cancel()
-		case 3:
+		case mode == 3:
 			n, err = io.ReadFull(r, p)
 		}
 		if n < 0 || n > len(p) {
@@ -1110,11 +1200,11 @@ func fzRunChunking(t *testing.T, data []byte) {
 		if len(got) > len(c.payload) {
 			failf("read %d bytes, more than the %d written", len(got), len(c.payload))
 		}
-		if mode == 3 && err == io.ErrUnexpectedEOF && n > 0 {
+		if mode == 3 && ch.mode&0x80 == 0 && err == io.ErrUnexpectedEOF && n > 0 {
 			err = io.EOF // io.ReadFull met the end part way
 		}
 		if err == io.EOF {
-			if n != 0 && mode != 3 {
+			if n != 0 && (mode != 3 || ch.mode&0x80 != 0) {
 				failf("read %d = %d, io.EOF: want n == 0 at end of stream", i, n)
 			}
 			break
@@ -1149,6 +1239,17 @@ func fzRunChunking(t *testing.T, data []byte) {
 	case <-time.After(hang):
 		failf("the writer did not finish after the reader saw io.EOF")
 	}
+	if c.copyHop {
+		select {
+		case err := <-copyErrc:
+			copyErrc <- nil // for the deferred receive
+			if err != nil {
+				failf("Copy in front: %v", err)
+			}
+		case <-time.After(hang):
+			failf("the Copy in front did not finish after the reader saw io.EOF")
+		}
+	}
 	if !bytes.Equal(got, c.payload) {
 		i := 0
 		for i < len(got) && got[i] == c.payload[i] {
@@ -1159,6 +1260,18 @@ func fzRunChunking(t *testing.T, data []byte) {
 	if err := r.Close(); err != nil {
 		failf("reader Close = %v", err)
 	}
+}
+
+// fzPieces cuts p into pieces of size bytes, with a nil and an empty
+// buffer after each.
+func fzPieces(p []byte, size int) [][]byte {
+	var v [][]byte
+	for len(p) > 0 {
+		n := min(size, len(p))
+		v = append(v, p[:n:n], nil, []byte{})
+		p = p[n:]
+	}
+	return v
 }
 
 // fzWriteChunks writes c.payload to w in c.writes' chunks, then closes
@@ -1179,14 +1292,30 @@ func fzWriteChunks(w *fdstream.Stream, c fzChunking) (err error) {
 		}
 		var n int
 		var err error
-		switch mode {
-		case 0:
+		switch {
+		case ch.mode&0x80 != 0 && mode == 1:
+			var n64 int64
+			n64, err = w.ReadFrom(bytes.NewReader(p))
+			n = int(n64)
+		case ch.mode&0x80 != 0:
+			// WriteBuffersContext over p cut in pieces whose size the
+			// mode picks, with a nil and an empty buffer between.
+			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			if mode == 2 {
+				cancel()
+				ctx, cancel = fzShortCtx(ch.mode)
+			}
+			var n64 int64
+			n64, err = w.WriteBuffersContext(ctx, fzPieces(p, 1+int(ch.mode>>2)%32*97))
+			cancel()
+			n = int(n64)
+		case mode == 0:
 			ctx, cancel := context.WithTimeout(context.Background(), hang)
 			n, err = w.WriteContext(ctx, p)
 			cancel()
-		case 1:
+		case mode == 1:
 			n, err = w.Write(p)
-		case 2:
+		case mode == 2:
 			ctx, cancel := fzShortCtx(ch.mode)
 			n, err = w.WriteContext(ctx, p)
 			cancel()

@@ -25,7 +25,7 @@ type transport struct {
 var transports = []transport{
 	{"pipe", func(t *testing.T) (*fdstream.Stream, *fdstream.Stream) { return mustPipe(t) }},
 	{"fifo", mustFIFO},
-	{"socketpair", mustSocketpair},
+	{"socketpair", func(t *testing.T) (*fdstream.Stream, *fdstream.Stream) { return mustSocketpair(t) }},
 	{"pty", func(t *testing.T) (*fdstream.Stream, *fdstream.Stream) {
 		m, s := mustPTY(t)
 		return m, s
@@ -51,18 +51,22 @@ func mustFIFO(t *testing.T) (r, w *fdstream.Stream) {
 	return r, w
 }
 
-func mustSocketpair(t *testing.T) (a, b *fdstream.Stream) {
+func mustSocketpair(t *testing.T, opts ...fdstream.Option) (a, b *fdstream.Stream) {
 	t.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err = fdstream.NewStream(fds[0], "sock0")
+	a, err = fdstream.NewStream(fds[0], "sock0", opts...)
 	if err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
 		t.Fatal(err)
 	}
-	b, err = fdstream.NewStream(fds[1], "sock1")
+	b, err = fdstream.NewStream(fds[1], "sock1", opts...)
 	if err != nil {
+		a.Close()
+		unix.Close(fds[1])
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close(); b.Close() })

@@ -208,6 +208,7 @@ func (s *Stream) Close() error {
 	// queued for a direction's lock see life.closing.
 	s.rdl.closeWake()
 	s.wdl.closeWake()
+	s.wakeCopyPeer()
 	if s.reg != nil {
 		s.reg.Evict()
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -109,6 +110,15 @@ type Stream struct {
 	// by the holder of wlock.
 	readFn, writeFn func(fd uintptr) bool
 	rop, wop        op
+
+	// A Copy between two Streams (copy.go) links them, so that closing
+	// either wakes it: copyDst is the Stream a Copy reading s writes to
+	// (set by the holder of rlock), copySrc the one a Copy writing s
+	// reads from (set by the holder of wlock).
+	copyDst, copySrc atomic.Pointer[Stream]
+	// Vectored I/O (vectored.go): rv is owned by the holder of rlock, wv
+	// by the holder of wlock.
+	rv, wv vecOp
 }
 
 // op is one ReadContext or WriteContext on the runtime poller, as its

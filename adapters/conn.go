@@ -421,3 +421,40 @@ func (p pairRawConn) Control(f func(fd uintptr)) error {
 
 func (p pairRawConn) Read(f func(fd uintptr) bool) error  { return p.r.Read(f) }
 func (p pairRawConn) Write(f func(fd uintptr) bool) error { return p.w.Write(f) }
+
+// WriteBuffersContext writes the bytes of bufs, in order, as one stream,
+// with writev(2) where the system has it (see
+// fdstream.Stream.WriteBuffersContext): it blocks until every byte is
+// written, ctx is done, the write deadline passes, or c is closed, and
+// returns n == the total with a nil error or n < the total, the bytes
+// that were written, with an error: *net.OpError with Op "writev"
+// wrapping ctx.Err(), os.ErrDeadlineExceeded, net.ErrClosed (after Close
+// or CloseWrite) or the errno as an *os.SyscallError. Nil and empty
+// buffers are skipped, and bufs is not modified.
+func (c *Conn) WriteBuffersContext(ctx context.Context, bufs [][]byte) (int64, error) {
+	if c == nil {
+		return 0, os.ErrInvalid
+	}
+	n, err := c.w.WriteBuffersContext(ctx, bufs)
+	if err != nil {
+		err = c.opError("writev", err)
+	}
+	return n, err
+}
+
+// ReadBuffersContext reads into bufs, filling each in turn, with readv(2)
+// where the system has it (see fdstream.Stream.ReadBuffersContext). It
+// blocks until at least one byte is available, ctx is done, the read
+// deadline passes, or c is closed; a call that fails consumed nothing. At
+// end of stream it returns 0, io.EOF. Errors are *net.OpError with Op
+// "readv", as ReadContext's; n is 0 whenever err is not nil.
+func (c *Conn) ReadBuffersContext(ctx context.Context, bufs [][]byte) (int64, error) {
+	if c == nil {
+		return 0, os.ErrInvalid
+	}
+	n, err := c.r.ReadBuffersContext(ctx, bufs)
+	if err != nil && err != io.EOF {
+		err = c.opError("readv", err)
+	}
+	return n, err
+}

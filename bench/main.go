@@ -37,7 +37,7 @@ import (
 )
 
 // measurements in report order.
-var measurements = []string{"pingpong", "throughput", "cancel", "scale", "allocs"}
+var measurements = []string{"pingpong", "throughput", "cancel", "scale", "allocs", "copy", "vectored"}
 
 // config is what the flags ask for.
 type config struct {
@@ -142,6 +142,8 @@ type results struct {
 	cancel     []cancelResult
 	scale      []scaleSummary
 	allocs     []allocResult
+	copy       []copyResult
+	vectored   []vectoredResult
 }
 
 // measure runs measurement m and keeps its results.
@@ -157,6 +159,10 @@ func (res *results) measure(m string, w io.Writer, cfg config) {
 		res.scale = runScale(w, cfg)
 	case "allocs":
 		res.allocs = runAllocs(w, cfg)
+	case "copy":
+		res.copy = runCopy(w, cfg)
+	case "vectored":
+		res.vectored = runVectored(w, cfg)
 	}
 }
 

@@ -70,6 +70,8 @@ func printTargets(w io.Writer, res results) {
 	scaleTargets(&t, res.scale)
 	allocTargets(&t, res.allocs)
 	noWorseTargets(&t, res)
+	copyTargets(&t, res.copy)         // issue 14
+	vectoredTargets(&t, res.vectored) // issue 14
 
 	tb := newTable("target", "limit", "measured", "ratio", "verdict").leftAlign(1, 2)
 	count := map[string]int{}
