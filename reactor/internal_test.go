@@ -10,7 +10,7 @@ import (
 // released and reused, the old token finds nothing, so an event the
 // kernel queued for the old registration wakes no stranger.
 func TestStaleTokenIsDropped(t *testing.T) {
-	for _, b := range []Backend{Epoll, Select} {
+	for _, b := range []Backend{Epoll, Poll, Select} {
 		if b == Epoll && !haveEpoll {
 			continue
 		}
@@ -30,7 +30,7 @@ func TestStaleTokenIsDropped(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		oldIdx, oldGen := old.idx, old.gen
+		oldTok := old.tok
 		old.Deregister()
 		neu, err := r.Register(fds[0])
 		if err != nil {
@@ -38,16 +38,16 @@ func TestStaleTokenIsDropped(t *testing.T) {
 		}
 		sh := r.shards[0]
 		sh.mu.Lock()
-		if neu.idx != oldIdx {
-			t.Errorf("%v: slot not reused (%d, %d)", b, neu.idx, oldIdx)
+		if neu.tok.idx != oldTok.idx {
+			t.Errorf("%v: slot not reused (%d, %d)", b, neu.tok.idx, oldTok.idx)
 		}
-		if got := sh.lookup(oldIdx, oldGen); got != nil {
+		if got := sh.lookup(oldTok); got != nil {
 			t.Errorf("%v: stale token found a registration", b)
 		}
-		if got := sh.lookup(neu.idx, neu.gen); got != neu {
+		if got := sh.lookup(neu.tok); got != neu {
 			t.Errorf("%v: live token lost its registration", b)
 		}
-		if got := sh.lookup(1<<20, 0); got != nil {
+		if got := sh.lookup(token{1 << 20, 0}); got != nil {
 			t.Errorf("%v: out-of-range token found a registration", b)
 		}
 		sh.mu.Unlock()

@@ -28,6 +28,7 @@ func configs(t *testing.T) []reactor.Config {
 	all := []reactor.Config{
 		{Backend: reactor.Epoll, Park: reactor.ParkRuntime},
 		{Backend: reactor.Epoll, Park: reactor.ParkThread},
+		{Backend: reactor.Poll},
 		{Backend: reactor.Select},
 	}
 	var out []reactor.Config
@@ -43,8 +44,8 @@ func configs(t *testing.T) []reactor.Config {
 }
 
 func name(c reactor.Config) string {
-	if c.Backend == reactor.Select {
-		return "select"
+	if c.Backend != reactor.Epoll {
+		return c.Backend.String()
 	}
 	return c.Backend.String() + "-" + c.Park.String()
 }
@@ -269,13 +270,14 @@ func TestRegisterErrors(t *testing.T) {
 			if err != unix.EPERM {
 				t.Errorf("epoll Register(regular file) = %v, want EPERM", err)
 			}
-		case reactor.Select:
-			// select(2) takes regular files and always reports them ready.
+		case reactor.Poll, reactor.Select:
+			// poll(2) and select(2) take regular files and always
+			// report them ready.
 			if err != nil {
-				t.Fatalf("select Register(regular file) = %v", err)
+				t.Fatalf("%v Register(regular file) = %v", r.Backend(), err)
 			}
 			if err := waitFor(reg, reactor.Readable, hang); err != nil {
-				t.Errorf("select Wait(regular file) = %v", err)
+				t.Errorf("%v Wait(regular file) = %v", r.Backend(), err)
 			}
 			reg.Deregister()
 		}
@@ -291,9 +293,9 @@ func TestRegisterErrors(t *testing.T) {
 			if !errors.Is(err, reactor.ErrFDSetSize) {
 				t.Errorf("select Register(%d) = %v, want ErrFDSetSize", big, err)
 			}
-		case reactor.Epoll:
+		case reactor.Epoll, reactor.Poll:
 			if err != nil {
-				t.Errorf("epoll Register(%d) = %v", big, err)
+				t.Errorf("%v Register(%d) = %v", r.Backend(), big, err)
 			} else {
 				reg.Deregister()
 			}
