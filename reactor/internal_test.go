@@ -57,3 +57,54 @@ func TestStaleTokenIsDropped(t *testing.T) {
 		unix.Close(fds[1])
 	}
 }
+
+// Invariant 8 for the Poller: an event the kernel harvested for an fd
+// that was deleted before the Poller matched it (and whose number and
+// slot were then given to another fd under another key) is dropped; the
+// live token of the new holder still matches. The black-box test
+// (TestPollerConformance, "Delete then fd reuse") cannot time the race;
+// this feeds the late event straight into deliver.
+func TestPollerStaleEventIsDropped(t *testing.T) {
+	for _, b := range []Backend{Epoll, Poll, Select} {
+		if b == Epoll && !haveEpoll {
+			continue
+		}
+		p, err := NewPoller(Config{Backend: b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fds := make([]int, 2)
+		if err := unix.Pipe(fds); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Add(fds[0], 1, Readable, Level); err != nil {
+			t.Fatal(err)
+		}
+		p.mu.Lock()
+		idx := p.byFd[fds[0]] - 1
+		old := token{idx, p.slots[idx].gen}
+		p.mu.Unlock()
+		if err := p.Delete(fds[0]); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.Add(fds[0], 2, Readable, Level); err != nil {
+			t.Fatal(err)
+		}
+		p.mu.Lock()
+		neu := token{p.byFd[fds[0]] - 1, p.slots[p.byFd[fds[0]]-1].gen}
+		p.mu.Unlock()
+		if neu.idx != old.idx || neu.gen == old.gen {
+			t.Fatalf("%v: slot %+v after %+v: want the same index, a new generation", b, neu, old)
+		}
+		out := make([]Event, 2)
+		if n := p.deliver([]event{{tok: old, ready: Readable}}, out); n != 0 {
+			t.Errorf("%v: the deleted key's late event was delivered: %+v", b, out[:n])
+		}
+		if n := p.deliver([]event{{tok: neu, ready: Readable}}, out); n != 1 || out[0].Key != 2 {
+			t.Errorf("%v: the live token delivered %+v, want key 2", b, out[:n])
+		}
+		p.Close()
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+	}
+}

@@ -278,11 +278,12 @@ func opErr(op string, fd int, err error) error {
 // Wait blocks until at least one added fd is ready, ctx is done, Notify
 // is called, or the Poller is closed; it fills events with up to
 // len(events) of them and returns how many. Ready events are always
-// returned (n > 0, nil error), even when ctx is already done: a done ctx
-// makes Wait a non-blocking harvest. Otherwise it returns 0, nil after a
-// Notify (one Notify ends one Wait: the current one, or the next),
-// 0 and ctx.Err() when ctx is done, 0 and os.ErrClosed after Close,
-// ErrNoEvents for an empty events, ErrNilContext for a nil ctx.
+// returned (n > 0, nil error), even when ctx is already done or Notify
+// was called: then Wait only harvests what is ready, without blocking.
+// Otherwise it returns 0, nil after a Notify (a Notify is answered by
+// one Wait: the current one, or the next), 0 and ctx.Err() when ctx is
+// done, 0 and os.ErrClosed after Close, ErrNoEvents for an empty events,
+// ErrNilContext for a nil ctx.
 //
 // What fills events follows each fd's mode: a Oneshot fd is reported
 // once and then not until Modify; a Level fd at every Wait while it is
@@ -340,12 +341,20 @@ func (p *Poller) Wait(ctx context.Context, events []Event) (int, error) {
 	evs := p.evs[:len(events)]
 	for {
 		block := !p.notified.Load() && ctx.Err() == nil && !p.isClosed.Load()
+		if block {
+			if h := testHookWait.Load(); h != nil {
+				(*h)(p)
+			}
+		}
 		n, err := p.sel.wait(evs, block)
 		if err != nil && err != errBadFds {
 			return 0, err
 		}
 		if n > 0 {
 			if k := p.deliver(evs[:n], events); k > 0 {
+				// This Wait returns: a Notify that came before is
+				// answered by it, as smol-rs/polling's is.
+				p.notified.Store(false)
 				return k, nil
 			}
 		}
@@ -360,6 +369,11 @@ func (p *Poller) Wait(ctx context.Context, events []Event) (int, error) {
 		}
 	}
 }
+
+// testHookWait, set only by tests, is called each time a Wait is about
+// to block, so that a test can act once it is blocked instead of
+// sleeping and hoping.
+var testHookWait atomic.Pointer[func(*Poller)]
 
 // deliver matches a batch against the table and fills events; stale
 // tokens (an fd deleted since the kernel queued its event) are dropped.
