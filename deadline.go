@@ -53,10 +53,10 @@ type deadline struct {
 	parkedDL   time.Time
 	// The ctx whose AfterFunc is registered, by its Done channel (a ctx
 	// value may not be comparable; two ctxs with one Done end together).
-	done  <-chan struct{}
+	done    <-chan struct{}
 	stopCtx func() bool
-	gen   uint64 // bumped when done changes; fences late callbacks
-	fired bool   // the AfterFunc of generation gen ran
+	gen     uint64 // bumped when done changes; fences late callbacks
+	fired   bool   // the AfterFunc of generation gen ran
 }
 
 // pastDeadline is what the File gets to end a park at once.

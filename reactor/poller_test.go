@@ -592,7 +592,7 @@ func conformAllocs(t *testing.T, p *reactor.Poller, _ pollerKind) {
 	sameCtx := testing.AllocsPerRun(200, cycle(ctx))
 	for name, got := range map[string]float64{
 		"Add+Delete": add, "Modify": modify,
-		"Wait+Modify cycle (Background ctx)":           background,
+		"Wait+Modify cycle (Background ctx)":          background,
 		"Wait+Modify cycle (the previous Wait's ctx)": sameCtx,
 	} {
 		if got != 0 {
