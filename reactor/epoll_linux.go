@@ -14,9 +14,12 @@ import (
 
 const haveEpoll = true
 
-// wakeIdx marks the wake-up eventfd's event (ParkThread only); slot
-// indexes never reach it.
-const wakeIdx = ^uint32(0)
+// wakeIdx marks the wake-up eventfd's event, and mainIdx the main set's
+// epoll fd in the Priority set; slot indexes never reach them.
+const (
+	wakeIdx = ^uint32(0)
+	mainIdx = ^uint32(0) - 1
+)
 
 // epollSelector is the epoll backend. Every mode is native (EPOLLONESHOT,
 // EPOLLET), an entry is changed in place with EPOLL_CTL_MOD, and the
@@ -29,6 +32,17 @@ const wakeIdx = ^uint32(0)
 // wake puts a past read deadline on the File, which ends the park at once
 // without a system call. With ParkThread wait blocks in epoll_wait(-1),
 // and wake writes to an eventfd in the set.
+//
+// Priority under ParkRuntime: the runtime's own epoll_wait polls a nested
+// epoll fd's ready entries to learn whether it is readable, and some
+// files report an exceptional condition to the first poll only
+// (/proc/self/mounts's mounts_poll records, per open file, the change it
+// last reported): the runtime would take the event and the harvest would
+// find nothing. So entries watched for Priority live in a second set,
+// made when the first one is added and never given to the runtime; while
+// it has entries, a blocking wait blocks in epoll_wait on it, on a
+// thread, with the main set nested inside it (whose entries are polled
+// without side effects) and an eventfd for wake.
 type epollSelector struct {
 	epfd int
 	park Park
@@ -39,8 +53,19 @@ type epollSelector struct {
 	file    *os.File
 	rc      syscall.RawConn
 	harvest func(fd uintptr) bool
-	// ParkThread: the eventfd wake writes to.
-	evfd int
+
+	// The eventfd a thread-blocked wait watches (ParkThread: in the main
+	// set, made with it; ParkRuntime: in the Priority set, made with it);
+	// -1 until there is one. Atomic: wake reads it from any goroutine.
+	evfd atomic.Int32
+
+	// ParkRuntime's Priority set: its epoll fd (-1 until the first
+	// Priority entry), which entries are in it (by token index), and how
+	// many. The owner serialises add, modify and del, which alone touch
+	// prioEp and inPrio; wait reads nPrio.
+	prioEp int
+	inPrio []bool
+	nPrio  atomic.Int32
 
 	rung atomic.Bool // a wake is pending (coalesces wakes)
 
@@ -59,7 +84,8 @@ func newEpoll(park Park) (selector, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
 	}
-	p := &epollSelector{epfd: epfd, park: park, evfd: -1}
+	p := &epollSelector{epfd: epfd, park: park, prioEp: -1}
+	p.evfd.Store(-1)
 	if park == ParkRuntime {
 		// An epoll fd is itself pollable: in non-blocking mode
 		// os.NewFile hands it to the runtime poller.
@@ -79,18 +105,55 @@ func newEpoll(park Park) (selector, error) {
 		p.harvest = p.harvestNow
 		return p, nil
 	}
-	p.evfd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	evfd, err := addEventfd(epfd)
 	if err != nil {
 		unix.Close(epfd)
-		return nil, os.NewSyscallError("eventfd", err)
+		return nil, err
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1} // wakeIdx
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, p.evfd, &ev); err != nil {
-		unix.Close(p.evfd)
-		unix.Close(epfd)
-		return nil, os.NewSyscallError("epoll_ctl", err)
-	}
+	p.evfd.Store(int32(evfd))
 	return p, nil
+}
+
+// asInt32 stores a marker index in an epoll_event's data word.
+func asInt32(u uint32) int32 { return int32(u) }
+
+// addEventfd makes an eventfd and adds it to epfd under wakeIdx.
+func addEventfd(epfd int) (int, error) {
+	evfd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return -1, os.NewSyscallError("eventfd", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: asInt32(wakeIdx)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &ev); err != nil {
+		unix.Close(evfd)
+		return -1, os.NewSyscallError("epoll_ctl", err)
+	}
+	return evfd, nil
+}
+
+// prioSet returns the Priority set's epoll fd, making it (with its
+// eventfd, and the main set nested in it) the first time. Owner-serialised.
+func (p *epollSelector) prioSet() (int, error) {
+	if p.prioEp >= 0 {
+		return p.prioEp, nil
+	}
+	ep, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return -1, os.NewSyscallError("epoll_create1", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: asInt32(mainIdx)}
+	if err := unix.EpollCtl(ep, unix.EPOLL_CTL_ADD, p.epfd, &ev); err != nil {
+		unix.Close(ep)
+		return -1, os.NewSyscallError("epoll_ctl", err)
+	}
+	evfd, err := addEventfd(ep)
+	if err != nil {
+		unix.Close(ep)
+		return -1, err
+	}
+	p.prioEp = ep
+	p.evfd.Store(int32(evfd))
+	return ep, nil
 }
 
 func (p *epollSelector) supports(Mode) support { return native }
@@ -121,21 +184,92 @@ func epollFlags(i Interest, m Mode) uint32 {
 	return f
 }
 
-func (p *epollSelector) ctl(op, fd int, tok token, i Interest, m Mode) error {
+func ctl(epfd, op, fd int, tok token, i Interest, m Mode) error {
 	ev := unix.EpollEvent{Events: epollFlags(i, m), Fd: int32(tok.idx), Pad: int32(tok.gen)}
-	return unix.EpollCtl(p.epfd, op, fd, &ev)
+	return unix.EpollCtl(epfd, op, fd, &ev)
+}
+
+// setFor is the set an entry watched for i belongs in: the Priority set
+// for Priority under ParkRuntime, the main set otherwise.
+func (p *epollSelector) setFor(i Interest) (epfd int, prio bool, err error) {
+	if p.park == ParkRuntime && i&Priority != 0 {
+		ep, err := p.prioSet()
+		return ep, true, err
+	}
+	return p.epfd, false, nil
+}
+
+func (p *epollSelector) isPrio(idx uint32) bool {
+	return int(idx) < len(p.inPrio) && p.inPrio[idx]
+}
+
+// markPrio records which set idx's entry is in; when the Priority set
+// gains its first entry or loses its last, a blocking wait is woken so
+// that it waits the other way.
+func (p *epollSelector) markPrio(idx uint32, prio bool) {
+	for int(idx) >= len(p.inPrio) {
+		p.inPrio = append(p.inPrio, false)
+	}
+	if p.inPrio[idx] == prio {
+		return
+	}
+	p.inPrio[idx] = prio
+	d := int32(-1)
+	if prio {
+		d = 1
+	}
+	if n := p.nPrio.Add(d); n == 0 || (n == 1 && prio) {
+		p.wake()
+	}
 }
 
 func (p *epollSelector) add(fd int, tok token, i Interest, m Mode) error {
-	return p.ctl(unix.EPOLL_CTL_ADD, fd, tok, i, m)
+	ep, prio, err := p.setFor(i)
+	if err != nil {
+		return err
+	}
+	if err := ctl(ep, unix.EPOLL_CTL_ADD, fd, tok, i, m); err != nil {
+		return err
+	}
+	p.markPrio(tok.idx, prio)
+	return nil
 }
 
 func (p *epollSelector) modify(fd int, tok token, i Interest, m Mode) error {
-	return p.ctl(unix.EPOLL_CTL_MOD, fd, tok, i, m)
+	ep, prio, err := p.setFor(i)
+	if err != nil {
+		return err
+	}
+	if prio == p.isPrio(tok.idx) {
+		return ctl(ep, unix.EPOLL_CTL_MOD, fd, tok, i, m)
+	}
+	// Moving between sets: the ADD polls the fd, so what is ready now is
+	// reported (and a oneshot entry is armed), as a MOD would.
+	if err := ctl(ep, unix.EPOLL_CTL_ADD, fd, tok, i, m); err != nil {
+		return err
+	}
+	p.delFrom(p.setOf(tok.idx), fd)
+	p.markPrio(tok.idx, prio)
+	return nil
 }
 
-func (p *epollSelector) del(fd int, _ token) error {
-	err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, nil)
+func (p *epollSelector) setOf(idx uint32) int {
+	if p.isPrio(idx) {
+		return p.prioEp
+	}
+	return p.epfd
+}
+
+func (p *epollSelector) del(fd int, tok token) error {
+	err := p.delFrom(p.setOf(tok.idx), fd)
+	if int(tok.idx) < len(p.inPrio) {
+		p.markPrio(tok.idx, false)
+	}
+	return err
+}
+
+func (p *epollSelector) delFrom(epfd, fd int) error {
+	err := unix.EpollCtl(epfd, unix.EPOLL_CTL_DEL, fd, nil)
 	if err == unix.EBADF || err == unix.ENOENT {
 		// The fd was closed behind the owner's back: the kernel already
 		// dropped it from the set. The entry is gone either way.
@@ -153,8 +287,30 @@ func (p *epollSelector) wait(evs []event, block bool) (int, error) {
 	n := 0
 	switch {
 	case !block:
-		if n = epollWaitNow(p.epfd, raw); n < 0 {
-			return 0, os.NewSyscallError("epoll_wait", unix.EBADF)
+		if p.prioEp >= 0 && p.nPrio.Load() > 0 {
+			n = max(epollWaitNow(p.prioEp, raw), 0)
+			n = p.dropMain(raw[:n])
+		}
+		if n < len(raw) {
+			m := epollWaitNow(p.epfd, raw[n:])
+			if m < 0 {
+				return 0, os.NewSyscallError("epoll_wait", unix.EBADF)
+			}
+			n += m
+		}
+	case p.park == ParkRuntime && p.nPrio.Load() > 0:
+		// Block on a thread in the Priority set (see the type's
+		// documentation); the main set's readiness shows as mainIdx.
+		k, err := unix.EpollWait(p.prioEp, raw, -1)
+		if err == unix.EINTR {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, os.NewSyscallError("epoll_wait", err)
+		}
+		n = p.dropMain(raw[:k])
+		if n < k && n < len(raw) {
+			n += max(epollWaitNow(p.epfd, raw[n:]), 0)
 		}
 	case p.park == ParkRuntime:
 		p.got = 0
@@ -213,6 +369,20 @@ func epollWaitNow(epfd int, evs []unix.EpollEvent) int {
 	}
 }
 
+// dropMain removes the main set's own event from a harvest of the
+// Priority set, and returns how many events are left (moved to the
+// front).
+func (p *epollSelector) dropMain(raw []unix.EpollEvent) int {
+	k := 0
+	for i := range raw {
+		if uint32(raw[i].Fd) != mainIdx {
+			raw[k] = raw[i]
+			k++
+		}
+	}
+	return k
+}
+
 // decode turns the kernel's events into the contract's; the wake-up
 // eventfd's event only drains it.
 func (p *epollSelector) decode(raw []unix.EpollEvent, evs []event) int {
@@ -222,7 +392,7 @@ func (p *epollSelector) decode(raw []unix.EpollEvent, evs []event) int {
 		idx := uint32(raw[i].Fd)
 		if idx == wakeIdx {
 			var buf [8]byte
-			unix.Read(p.evfd, buf[:])
+			unix.Read(int(p.evfd.Load()), buf[:])
 			p.rung.Store(false)
 			continue
 		}
@@ -252,13 +422,17 @@ func (p *epollSelector) wake() {
 	}
 	if p.park == ParkRuntime {
 		p.file.SetReadDeadline(pastDeadline)
-		return
 	}
-	one := [8]byte{1}
-	for {
-		_, err := unix.Write(p.evfd, one[:])
-		if err != unix.EINTR {
-			return
+	// A ParkRuntime wait may be blocked in the Priority set instead;
+	// the signal the wait did not take ends a later wait at once
+	// (spuriously), which the owner allows.
+	if evfd := p.evfd.Load(); evfd >= 0 {
+		one := [8]byte{1}
+		for {
+			_, err := unix.Write(int(evfd), one[:])
+			if err != unix.EINTR {
+				return
+			}
 		}
 	}
 }
@@ -267,11 +441,16 @@ func (p *epollSelector) wake() {
 var pastDeadline = time.Unix(1, 0)
 
 func (p *epollSelector) close() error {
+	if evfd := p.evfd.Load(); evfd >= 0 {
+		unix.Close(int(evfd))
+	}
+	if p.prioEp >= 0 {
+		unix.Close(p.prioEp)
+	}
 	if p.park == ParkRuntime {
 		// The File owns epfd: closing it takes epfd off the runtime
 		// poller, then closes it.
 		return p.file.Close()
 	}
-	unix.Close(p.evfd)
 	return unix.Close(p.epfd)
 }

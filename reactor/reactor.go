@@ -369,7 +369,8 @@ type Registration struct {
 	// Guarded by sh.mu.
 	deregistered bool
 	// armed: on a level-triggered backend, the interests waited for
-	// right now (the selector watches exactly these, oneshot).
+	// right now (the selector watches exactly these, oneshot); on an
+	// edge backend, Priority once it was added to the entry.
 	armed Interest
 }
 

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"golang.org/x/sys/unix"
 )
 
 // shardEvents is how many events one wait of a shard's loop harvests.
@@ -12,12 +14,16 @@ const shardEvents = 128
 
 // shard is one loop over a selector and the registrations it serves. It
 // is written once, on the backend contract (selector.go): on a backend
-// that does Edge natively (epoll) every fd is added once, for every
-// interest, edge-triggered (invariant 1), and a Wait arms nothing; on a
-// level-triggered backend (poll, select) an fd is added unwatched, and a
-// Wait arms the interests it waits for, oneshot, so that the loop
-// watches exactly what someone waits for and never spins on an fd that
-// stays ready.
+// that does Edge natively (epoll) every fd is added once, for reading and
+// writing, edge-triggered (invariant 1), and a Wait arms nothing, except
+// that the first Wait for Priority adds Priority to the entry (once: an
+// epoll selector parked on the runtime poller keeps Priority entries
+// apart, and waits on a thread while it has any; regular files, the
+// kernel's attribute files, are watched for Priority from the start, see
+// regularFile); on a level-triggered
+// backend (poll, select) an fd is added unwatched, and a Wait arms the
+// interests it waits for, oneshot, so that the loop watches exactly what
+// someone waits for and never spins on an fd that stays ready.
 type shard struct {
 	r *Reactor
 
@@ -84,7 +90,11 @@ func (sh *shard) register(fd int) (*Registration, error) {
 	sh.slots[idx].reg = r
 	var err error
 	if l.edge {
-		err = l.sel.add(fd, r.tok, allInterests, Edge)
+		in := Readable | Writable
+		if regularFile(fd) {
+			in, r.armed = allInterests, Priority
+		}
+		err = l.sel.add(fd, r.tok, in, Edge)
 	} else {
 		err = l.sel.add(fd, r.tok, 0, Oneshot)
 	}
@@ -138,8 +148,9 @@ func (sh *shard) deregister(r *Registration) error {
 }
 
 // arm tells a level-triggered selector that r waits for i. On an edge
-// backend it does nothing, like the runtime's netpollarm on epoll: the fd
-// was added for everything once.
+// backend it does nothing, like the runtime's netpollarm on epoll (the
+// fd was added for reading and writing once), but for the first Wait for
+// Priority, which adds it to the entry for good.
 func (sh *shard) arm(r *Registration, i Interest) error {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -147,6 +158,10 @@ func (sh *shard) arm(r *Registration, i Interest) error {
 		return os.ErrClosed
 	}
 	if sh.l.edge {
+		if i&Priority != 0 && r.armed&Priority == 0 {
+			r.armed |= Priority
+			return sh.l.sel.modify(r.fd, r.tok, allInterests, Edge)
+		}
 		return nil
 	}
 	if n := r.armed | i; n != r.armed {
@@ -154,6 +169,24 @@ func (sh *shard) arm(r *Registration, i Interest) error {
 		return sh.l.sel.modify(r.fd, r.tok, n, Oneshot)
 	}
 	return nil
+}
+
+// regularFile reports whether fd is a regular file to fstat. The ones
+// epoll takes are the kernel's attribute files (sysfs, procfs, cgroupfs),
+// which exist to signal exceptional conditions, and some of which report
+// a change to the first poll only, whatever it asked for
+// (/proc/self/mounts's mounts_poll): an epoll entry without Priority
+// would be polled at every wake-up of the file and eat the change. So
+// they are watched for Priority from the start.
+func regularFile(fd int) bool {
+	var st unix.Stat_t
+	for {
+		err := unix.Fstat(fd, &st)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && st.Mode&unix.S_IFMT == unix.S_IFREG
+	}
 }
 
 // lookup returns the live registration for a token, or nil if the token is
