@@ -1,6 +1,8 @@
 package reactor
 
 import (
+	"os"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -106,5 +108,43 @@ func TestPollerStaleEventIsDropped(t *testing.T) {
 		p.Close()
 		unix.Close(fds[0])
 		unix.Close(fds[1])
+	}
+}
+
+// The mode table in the package documentation is what the backends do:
+// each row's Oneshot, Level, Edge and EdgeOneshot cells match the
+// selector's supports (invariant 15: a mode a backend cannot do natively
+// is emulated or refused, and the table says which).
+func TestModeTableMatchesDoc(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string][]string{}
+	for _, l := range strings.Split(string(src), "\n") {
+		code, ok := strings.CutPrefix(l, "//\t") // the table is a code block
+		f := strings.Fields(code)
+		if ok && len(f) > 5 && (f[0] == "epoll" || f[0] == "poll" || f[0] == "select") {
+			rows[f[0]] = f[1:5]
+		}
+	}
+	for _, b := range []Backend{Epoll, Poll, Select} {
+		if b == Epoll && !haveEpoll {
+			continue
+		}
+		row, ok := rows[b.String()]
+		if !ok {
+			t.Fatalf("no row for %v in doc.go's table", b)
+		}
+		sel, err := newSelector(b, ParkRuntime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range []Mode{Oneshot, Level, Edge, EdgeOneshot} {
+			if got := sel.supports(m).String(); got != row[i] {
+				t.Errorf("%v %v: the doc says %s, the backend says %s", b, m, row[i], got)
+			}
+		}
+		sel.close()
 	}
 }

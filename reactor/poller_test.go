@@ -357,9 +357,10 @@ func conformDeleteReuse(t *testing.T, p *reactor.Poller, _ pollerKind) {
 			t.Fatal(err)
 		}
 		if nfds[0] != old {
-			if err := unix.Dup3(nfds[0], old, unix.O_CLOEXEC); err != nil {
+			if err := unix.Dup2(nfds[0], old); err != nil {
 				t.Fatal(err)
 			}
+			unix.CloseOnExec(old)
 			unix.Close(nfds[0])
 			nfds[0] = old
 		}
@@ -470,12 +471,12 @@ func conformManyFds(t *testing.T, p *reactor.Poller, k pollerKind) {
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
 		t.Fatal(err)
 	}
-	if rl.Cur < need {
-		if rl.Max < need {
+	if uint64(rl.Cur) < need {
+		if uint64(rl.Max) < need {
 			t.Skipf("RLIMIT_NOFILE hard limit %d is below the %d descriptors this test needs", rl.Max, need)
 		}
 		old := rl.Cur
-		rl.Cur = need
+		rl.Cur = rl.Max
 		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
 			t.Fatal(err)
 		}

@@ -503,3 +503,58 @@ func TestSelectDeregisterThenCloseIsClean(t *testing.T) {
 		t.Fatalf("select saw EBADF %d times: it named fds after Deregister returned", n)
 	}
 }
+
+// Do runs the "system call first, wait on EAGAIN, retry" loop: it
+// returns f's result, calls f again after each readiness, retries EINTR
+// at once, passes any other error through, and ends on ctx or eviction.
+func TestRegistrationDo(t *testing.T) {
+	each(t, func(t *testing.T, r *reactor.Reactor) {
+		rfd, wfd := pipe(t)
+		reg := register(t, r, rfd)
+		var buf [8]byte
+		calls := 0
+		// The byte arrives right after the first call's EAGAIN, before
+		// Do waits: the edge must not be lost, and f must run again.
+		read := func(fd int) error {
+			calls++
+			n, err := unix.Read(fd, buf[:])
+			if err == unix.EAGAIN && calls == 1 {
+				unix.Write(wfd, []byte("x"))
+			}
+			if err == nil && n == 0 {
+				return errors.New("unexpected end of stream")
+			}
+			return err
+		}
+		if err := reg.Do(context.Background(), reactor.Readable, read); err != nil || buf[0] != 'x' {
+			t.Fatalf("Do = %v (read %q)", err, buf[:1])
+		}
+		if calls != 2 {
+			t.Fatalf("f ran %d times, want 2: EAGAIN, then the read after the wait", calls)
+		}
+		calls = 0
+		eintr := func(fd int) error {
+			calls++
+			if calls < 3 {
+				return unix.EINTR
+			}
+			return nil
+		}
+		if err := reg.Do(context.Background(), reactor.Readable, eintr); err != nil || calls != 3 {
+			t.Fatalf("Do with EINTR = %v after %d calls, want nil after 3", err, calls)
+		}
+		boom := errors.New("boom")
+		if err := reg.Do(context.Background(), reactor.Readable, func(int) error { return boom }); err != boom {
+			t.Fatalf("Do passing an error through = %v", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		if err := reg.Do(ctx, reactor.Readable, read); err != context.DeadlineExceeded {
+			t.Fatalf("Do on an empty pipe with a timeout = %v", err)
+		}
+		reg.Evict()
+		if err := reg.Do(context.Background(), reactor.Readable, read); err != os.ErrClosed {
+			t.Fatalf("Do after Evict = %v, want os.ErrClosed", err)
+		}
+	})
+}
