@@ -32,7 +32,7 @@ import (
 )
 
 // measurements in report order.
-var measurements = []string{"pingpong", "throughput", "cancel", "scale", "allocs"}
+var measurements = []string{"pingpong", "throughput", "cancel", "scale", "allocs", "eventloop"}
 
 // config is what the flags ask for.
 type config struct {
@@ -150,6 +150,12 @@ func measure(m string, w io.Writer, cfg config, run bool) {
 			res = runAllocs(w, cfg)
 		}
 		allocTargets(res)
+	case "eventloop":
+		var res map[int][]loopResult
+		if run {
+			res = runEventLoop(w, cfg)
+		}
+		eventLoopTargets(res)
 	}
 }
 
