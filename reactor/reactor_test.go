@@ -365,7 +365,7 @@ func TestManyRegistrations(t *testing.T) {
 }
 
 // Registration and deregistration racing with waits and with the loops
-// stopping and starting (invariant 8).
+// stopping and starting (invariant 9).
 func TestRegisterDeregisterRace(t *testing.T) {
 	each(t, func(t *testing.T, r *reactor.Reactor) {
 		var wg sync.WaitGroup
@@ -400,7 +400,7 @@ func TestRegisterDeregisterRace(t *testing.T) {
 	})
 }
 
-// Invariant 8: no registration, no goroutine.
+// Invariant 9: no registration, no goroutine.
 func TestIdleReactorHasNoGoroutine(t *testing.T) {
 	each(t, func(t *testing.T, r *reactor.Reactor) {
 		rfd, _ := pipe(t)
@@ -464,7 +464,7 @@ func TestSelectFdClosedBehindBack(t *testing.T) {
 	reg.Deregister()
 }
 
-// Invariant 6 on the select backend: once Deregister returns, the loop
+// Invariant 7 on the select backend: once Deregister returns, the loop
 // never names the fd in a select(2) again, even when a waiter had armed it
 // and gave up: closing the fd right after Deregister causes no EBADF.
 func TestSelectDeregisterThenCloseIsClean(t *testing.T) {
