@@ -170,7 +170,199 @@ func runEventLoop(w io.Writer, cfg config) map[int][]loopResult {
 		out[n] = res
 	}
 	t.print(w)
+	runLoopPingPong(w, cfg, msgs)
 	return out
+}
+
+// runLoopPingPong times 1-byte round trips over two pipes where each end
+// is served as in the event loop: by a Poller of its own per goroutine
+// (oneshot: Wait, read, Modify), as smol-rs/polling's ping-pong is
+// written, against Streams and os.File at both ends.
+func runLoopPingPong(w io.Writer, cfg config, trips int) {
+	fmt.Fprintf(w, "Ping-pong through the event loop: 1-byte round trips over two pipes to an echo goroutine, %s per contender per round, "+
+		"%d rounds, round-robin; each end a Poller of its own (oneshot, Wait/read/Modify) or a blocking read on a Stream or an os.File. "+
+		"Median round trip over all rounds.\n\n", fmtInt(int64(trips)), cfg.rounds)
+	type pp struct {
+		name string
+		run  func(rtt []time.Duration) error
+		all  []time.Duration
+		err  error
+	}
+	cs := []*pp{
+		{name: "osfile", run: pingPongFiles},
+		{name: "streams", run: pingPongStreams},
+		{name: "poller-epoll", run: pingPongPoller(reactor.Epoll)},
+		{name: "poller-poll", run: pingPongPoller(reactor.Poll)},
+	}
+	rtt := make([]time.Duration, trips)
+	for round := 0; round < cfg.rounds; round++ {
+		for _, c := range cs {
+			if c.err != nil {
+				continue
+			}
+			if c.err = c.run(rtt); c.err == nil {
+				c.all = append(c.all, rtt...)
+			}
+		}
+	}
+	t := newTable("contender", "median RTT", "p99 RTT", "× streams")
+	var ref float64 = math.NaN()
+	for _, c := range cs {
+		if c.name == "streams" && c.err == nil {
+			ref = float64(quantile(sortedCopy(c.all), 0.5))
+		}
+	}
+	for _, c := range cs {
+		if c.err != nil {
+			t.add(c.name, "error: "+c.err.Error(), "", "")
+			continue
+		}
+		sorted := sortedCopy(c.all)
+		med := quantile(sorted, 0.5)
+		t.add(c.name, fmtDur(med), fmtDur(quantile(sorted, 0.99)), fmtRatio(ratio(float64(med), ref)))
+	}
+	t.print(w)
+}
+
+// rawPipe2 makes a non-blocking pipe.
+func rawPipe2() (r, w int, err error) {
+	var p [2]int
+	err = unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC)
+	return p[0], p[1], err
+}
+
+func pingPongPoller(b reactor.Backend) func([]time.Duration) error {
+	return func(rtt []time.Duration) error {
+		ar, aw, err := rawPipe2()
+		if err != nil {
+			return err
+		}
+		defer unix.Close(ar)
+		defer unix.Close(aw)
+		br, bw, err := rawPipe2()
+		if err != nil {
+			return err
+		}
+		defer unix.Close(br)
+		defer unix.Close(bw)
+		pe, err := reactor.NewPoller(reactor.Config{Backend: b})
+		if err != nil {
+			return err
+		}
+		pd, err := reactor.NewPoller(reactor.Config{Backend: b})
+		if err != nil {
+			pe.Close()
+			return err
+		}
+		defer pd.Close()
+		if err := pe.Add(ar, 0, reactor.Readable, reactor.Oneshot); err != nil {
+			pe.Close()
+			return err
+		}
+		if err := pd.Add(br, 0, reactor.Readable, reactor.Oneshot); err != nil {
+			pe.Close()
+			return err
+		}
+		echoDone := make(chan error, 1)
+		go func() { // the echo: served by its own Poller
+			evs := make([]reactor.Event, 4)
+			buf := make([]byte, 1)
+			for {
+				if _, err := pe.Wait(context.Background(), evs); err != nil {
+					echoDone <- nil // closed: the end
+					return
+				}
+				if n, err := unix.Read(ar, buf); n == 1 && err == nil {
+					unix.Write(bw, buf)
+				}
+				if err := pe.Modify(ar, 0, reactor.Readable, reactor.Oneshot); err != nil {
+					echoDone <- err
+					return
+				}
+			}
+		}()
+		defer func() { pe.Close(); <-echoDone }()
+		evs := make([]reactor.Event, 4)
+		buf := []byte{1}
+		for i := range rtt {
+			start := time.Now()
+			if _, err := unix.Write(aw, buf); err != nil {
+				return err
+			}
+			for {
+				if _, err := pd.Wait(context.Background(), evs); err != nil {
+					return err
+				}
+				n, err := unix.Read(br, buf)
+				if err := pd.Modify(br, 0, reactor.Readable, reactor.Oneshot); err != nil {
+					return err
+				}
+				if n == 1 && err == nil {
+					break
+				}
+			}
+			rtt[i] = time.Since(start)
+		}
+		return nil
+	}
+}
+
+// pingPongEnds runs the round trips over two pipes whose ends are
+// blocking reads and writes (Streams or os.Files).
+func pingPongEnds(aR io.Reader, aW io.Writer, bR io.Reader, bW io.Writer, rtt []time.Duration) error {
+	go func() { // the echo; ends when aW is closed by the caller
+		buf := make([]byte, 1)
+		for {
+			if _, err := aR.Read(buf); err != nil {
+				return
+			}
+			if _, err := bW.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
+	buf := []byte{1}
+	for i := range rtt {
+		start := time.Now()
+		if _, err := aW.Write(buf); err != nil {
+			return err
+		}
+		if _, err := io.ReadFull(bR, buf); err != nil {
+			return err
+		}
+		rtt[i] = time.Since(start)
+	}
+	return nil
+}
+
+func pingPongStreams(rtt []time.Duration) error {
+	ar, aw, err := fdstream.Pipe()
+	if err != nil {
+		return err
+	}
+	br, bw, err := fdstream.Pipe()
+	if err != nil {
+		ar.Close()
+		aw.Close()
+		return err
+	}
+	defer func() { aw.Close(); ar.Close(); bw.Close(); br.Close() }()
+	return pingPongEnds(ar, aw, br, bw, rtt)
+}
+
+func pingPongFiles(rtt []time.Duration) error {
+	ar, aw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	br, bw, err := os.Pipe()
+	if err != nil {
+		ar.Close()
+		aw.Close()
+		return err
+	}
+	defer func() { aw.Close(); ar.Close(); bw.Close(); br.Close() }()
+	return pingPongEnds(ar, aw, br, bw, rtt)
 }
 
 func loopRef(res []loopResult, name string) float64 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -344,6 +345,15 @@ func (p *Poller) Wait(ctx context.Context, events []Event) (int, error) {
 		if block {
 			if h := testHookWait.Load(); h != nil {
 				(*h)(p)
+			}
+			if p.sel.blocksThread() {
+				// Let the goroutines the caller just woke (handing
+				// work on, answering a request) run on this P before
+				// the system call holds it: a P held by a goroutine in
+				// a blocking syscall keeps its run queue until sysmon
+				// retakes it, 20 µs to 10 ms later. The shards' loops
+				// do the same.
+				runtime.Gosched()
 			}
 		}
 		n, err := p.sel.wait(evs, block)
