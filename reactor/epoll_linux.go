@@ -158,7 +158,57 @@ func (p *epollSelector) prioSet() (int, error) {
 
 func (p *epollSelector) supports(Mode) support { return native }
 
-func (p *epollSelector) blocksThread() bool { return p.park == ParkThread }
+func (p *epollSelector) blocksThread() bool { return p.park == ParkThread || p.nPrio.Load() > 0 }
+
+// loop is a shard's loop. On the runtime poller it stays inside one
+// RawConn.Read across batches: the callback harvests, hands the batch
+// over, and parks again at once when the harvest drained the ready list
+// (any later event gives the runtime's poller a fresh edge on epfd). A
+// new RawConn.Read would start with prepareRead, which forgets an edge
+// that came meanwhile, and so would have to begin with an epoll_wait
+// that usually finds nothing: one system call per wake-up saved.
+func (p *epollSelector) loop(evs []event, handle func(n int, err error) bool) {
+	if p.park != ParkRuntime {
+		loopWait(p, evs, handle)
+		return
+	}
+	if cap(p.raw) < len(evs) {
+		p.raw = make([]unix.EpollEvent, len(evs))
+	}
+	raw := p.raw[:len(evs)]
+	more := true
+	fn := func(fd uintptr) bool {
+		for {
+			n := epollWaitNow(int(fd), raw)
+			if n <= 0 {
+				return false // park
+			}
+			if more = handle(p.decode(raw[:n], evs), nil); !more {
+				return true
+			}
+			if n < len(raw) {
+				return false // drained: park without another harvest
+			}
+		}
+	}
+	for more {
+		if p.nPrio.Load() > 0 {
+			more = handle(p.wait(evs, true)) // on a thread, see the type
+			continue
+		}
+		err := p.rc.Read(fn)
+		switch {
+		case err == os.ErrDeadlineExceeded:
+			// A wake (the owner's, or a switch to the Priority set).
+			p.file.SetReadDeadline(time.Time{})
+			p.rung.Store(false)
+			more = handle(0, nil)
+		case err != nil:
+			handle(0, err) // the File is closed: not expected before close
+			return
+		}
+	}
+}
 
 // epollFlags is the epoll_event mask for i in mode m. EPOLLRDHUP comes
 // with Readable, so that a peer's shutdown reads as a hang-up.

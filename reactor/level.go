@@ -124,6 +124,13 @@ func (t *levelTable) fire(idx uint32, ready Interest, hup, err, all, gone bool) 
 	return event{tok: token{idx, s.gen}, ready: ready, hup: hup, err: err, all: all}, true
 }
 
+// loopWait is selector.loop for a backend whose waits gain nothing from
+// following each other: wait, hand over, until the owner says stop.
+func loopWait(s selector, evs []event, handle func(n int, err error) bool) {
+	for handle(s.wait(evs, true)) {
+	}
+}
+
 // checkOpen fails with EBADF for an fd that is not open: poll would
 // report it POLLNVAL every time, and select would fail whole.
 func checkOpen(fd int) error {

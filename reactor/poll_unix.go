@@ -158,6 +158,10 @@ func (p *pollSelector) wait(evs []event, block bool) (int, error) {
 	return k, nil
 }
 
+func (p *pollSelector) loop(evs []event, handle func(n int, err error) bool) {
+	loopWait(p, evs, handle)
+}
+
 func (p *pollSelector) wake() { p.t.bell.ring() }
 
 func (p *pollSelector) close() error {

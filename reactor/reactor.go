@@ -354,9 +354,10 @@ func (r *Reactor) Register(fd int) (*Registration, error) {
 // Registration is one fd in a Reactor. Its methods are safe for
 // concurrent use.
 type Registration struct {
-	sh  *shard
-	fd  int
-	tok token
+	sh   *shard
+	fd   int
+	tok  token
+	edge bool // the shard's selector is edge-triggered (set once, read without a lock)
 
 	// rd, wr and pri each remember one pending readiness event: the loop
 	// fills them with a non-blocking send, so an edge that fires between

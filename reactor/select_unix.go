@@ -200,6 +200,10 @@ func (p *selectSelector) flush(evs []event) int {
 	return k
 }
 
+func (p *selectSelector) loop(evs []event, handle func(n int, err error) bool) {
+	loopWait(p, evs, handle)
+}
+
 func (p *selectSelector) wake() { p.t.bell.ring() }
 
 func (p *selectSelector) close() error {

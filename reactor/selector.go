@@ -48,7 +48,15 @@ type selector interface {
 	// owner checks its own state and calls again. An error other than
 	// errBadFds means the backend cannot wait any more.
 	wait(evs []event, block bool) (int, error)
-	// wake makes a blocked wait return, or the next wait return at once.
+	// loop is a shard's loop: it waits, blocking, and hands each batch
+	// (or wait's error) to handle, until handle returns false. It is
+	// wait in a loop (loopWait), except where waits that follow each
+	// other without returning to the owner can park more cheaply (epoll
+	// on the runtime poller). handle runs on loop's goroutine; a wake
+	// calls it with 0.
+	loop(evs []event, handle func(n int, err error) bool)
+	// wake makes a blocked wait (or loop's wait) return, or the next one
+	// return at once.
 	// It is safe from any goroutine, never blocks, and is coalesced: many
 	// wakes before a wait returns cost one system call at most.
 	wake()

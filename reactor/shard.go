@@ -87,6 +87,7 @@ func (sh *shard) register(fd int) (*Registration, error) {
 		sh.slots = append(sh.slots, slot{})
 	}
 	r.tok = token{idx, sh.slots[idx].gen}
+	r.edge = l.edge
 	sh.slots[idx].reg = r
 	var err error
 	if l.edge {
@@ -149,16 +150,20 @@ func (sh *shard) deregister(r *Registration) error {
 
 // arm tells a level-triggered selector that r waits for i. On an edge
 // backend it does nothing, like the runtime's netpollarm on epoll (the
-// fd was added for reading and writing once), but for the first Wait for
-// Priority, which adds it to the entry for good.
+// fd was added for reading and writing once), and takes no lock: it is
+// on every wait's path. The first Wait for Priority adds it to the entry
+// for good.
 func (sh *shard) arm(r *Registration, i Interest) error {
+	if r.edge && i&Priority == 0 {
+		return nil
+	}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if r.deregistered {
 		return os.ErrClosed
 	}
-	if sh.l.edge {
-		if i&Priority != 0 && r.armed&Priority == 0 {
+	if r.edge {
+		if r.armed&Priority == 0 {
 			r.armed |= Priority
 			return sh.l.sel.modify(r.fd, r.tok, allInterests, Edge)
 		}
@@ -202,44 +207,48 @@ func (sh *shard) lookup(t token) *Registration {
 	return s.reg
 }
 
-// run is the loop goroutine: wait, deliver, until shutdown.
+// run is the loop goroutine: the selector's loop, delivering each batch,
+// until shutdown.
 func (sh *shard) run(l *loop) {
 	defer close(l.done)
-	for {
-		n, err := l.sel.wait(l.evs[:], true)
-		sh.mu.Lock()
-		if l.stopping {
-			sh.mu.Unlock()
-			return
-		}
-		sh.wakeups.Add(1)
-		if err == errBadFds {
-			sh.badFds.Add(1)
-			err = nil
-		}
-		woke := sh.deliver(l, l.evs[:n])
-		if err != nil {
-			// The backend cannot wait any more (its own descriptor
-			// is broken; not expected). Wake everyone so that each
-			// retries its system call, and stop: later waits end on
-			// their ctx, deadline or eviction.
-			for i := range sh.slots {
-				if r := sh.slots[i].reg; r != nil {
-					r.notify(allInterests)
-				}
+	l.sel.loop(l.evs[:], func(n int, err error) bool { return sh.handle(l, n, err) })
+}
+
+// handle delivers one batch, and says whether the loop goes on.
+func (sh *shard) handle(l *loop, n int, err error) bool {
+	sh.mu.Lock()
+	if l.stopping {
+		sh.mu.Unlock()
+		return false
+	}
+	sh.wakeups.Add(1)
+	if err == errBadFds {
+		sh.badFds.Add(1)
+		err = nil
+	}
+	woke := sh.deliver(l, l.evs[:n])
+	if err != nil {
+		// The backend cannot wait any more (its own descriptor is
+		// broken; not expected). Wake everyone so that each retries
+		// its system call, and stop: later waits end on their ctx,
+		// deadline or eviction.
+		for i := range sh.slots {
+			if r := sh.slots[i].reg; r != nil {
+				r.notify(allInterests)
 			}
-			sh.mu.Unlock()
-			return
 		}
 		sh.mu.Unlock()
-		if woke && l.sel.blocksThread() {
-			// Let the goroutines just woken run on this P before the
-			// loop blocks in its system call again: a P held by a
-			// goroutine in a blocking syscall keeps its run queue until
-			// sysmon retakes it, which costs 20 µs to 10 ms per wake-up.
-			runtime.Gosched()
-		}
+		return false
 	}
+	sh.mu.Unlock()
+	if woke && l.sel.blocksThread() {
+		// Let the goroutines just woken run on this P before the loop
+		// blocks in its system call again: a P held by a goroutine in a
+		// blocking syscall keeps its run queue until sysmon retakes it,
+		// which costs 20 µs to 10 ms per wake-up.
+		runtime.Gosched()
+	}
+	return true
 }
 
 // deliver wakes the registrations a batch names. A hang-up or an error
