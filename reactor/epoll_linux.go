@@ -337,7 +337,7 @@ func (p *epollSelector) wait(evs []event, block bool) (int, error) {
 	n := 0
 	switch {
 	case !block:
-		if p.prioEp >= 0 && p.nPrio.Load() > 0 {
+		if p.nPrio.Load() > 0 { // before prioEp: the atomic orders its write
 			n = max(epollWaitNow(p.prioEp, raw), 0)
 			n = p.dropMain(raw[:n])
 		}

@@ -153,6 +153,7 @@ func TestPollerConformance(t *testing.T) {
 		{"edge fires once per edge", conformEdge},
 		{"edge-oneshot fires once until Modify", conformEdgeOneshot},
 		{"priority is its own interest", conformPriorityInterest},
+		{"Add and Delete while Wait is blocked", conformChangeWhileBlocked},
 		{"Notify from another goroutine wakes Wait", conformNotify},
 		{"ctx cancels Wait", conformCtx},
 		{"Delete then fd reuse never delivers the old key", conformDeleteReuse},
@@ -272,6 +273,45 @@ func conformPriorityInterest(t *testing.T, p *reactor.Poller, _ pollerKind) {
 		t.Fatal(err)
 	}
 	only(t, "readable pipe, Readable|Priority interest", harvest(t, p), reactor.Event{Key: 1, Ready: reactor.Readable})
+}
+
+// The table changes under a blocked Wait, which then reports what was
+// added and stops reporting what was deleted. Adding a Priority entry
+// moves an epoll Poller parked on the runtime poller to its Priority set
+// and a thread, and deleting it moves it back: both while blocked.
+func conformChangeWhileBlocked(t *testing.T, p *reactor.Poller, _ pollerKind) {
+	ra, wa := pipe(t)
+	rb, wb := pipe(t)
+	if err := p.Add(ra, 1, reactor.Readable, reactor.Level); err != nil {
+		t.Fatal(err)
+	}
+	res := blockedWait(t, p, context.Background())
+	if err := p.Add(rb, 2, reactor.Readable|reactor.Priority, reactor.Level); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, wb, "b")
+	if got := recv(t, res); got.err != nil || fmt.Sprint(got.evs) != fmt.Sprint([]reactor.Event{{Key: 2, Ready: reactor.Readable}}) {
+		t.Fatalf("Wait blocked across an Add = %+v, %v; want key 2 readable", got.evs, got.err)
+	}
+	drain(rb)
+	res = blockedWait(t, p, context.Background())
+	mustWrite(t, wa, "a")
+	if got := recv(t, res); got.err != nil || fmt.Sprint(got.evs) != fmt.Sprint([]reactor.Event{{Key: 1, Ready: reactor.Readable}}) {
+		t.Fatalf("Wait with a Priority entry, the other fd written = %+v, %v; want key 1 readable", got.evs, got.err)
+	}
+	mustWrite(t, wb, "b")
+	only(t, "both readable", harvest(t, p), reactor.Event{Key: 1, Ready: reactor.Readable}, reactor.Event{Key: 2, Ready: reactor.Readable})
+	drain(ra)
+	drain(rb)
+	res = blockedWait(t, p, context.Background())
+	if err := p.Delete(rb); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, wb, "b") // deleted: not reported
+	mustWrite(t, wa, "a")
+	if got := recv(t, res); got.err != nil || fmt.Sprint(got.evs) != fmt.Sprint([]reactor.Event{{Key: 1, Ready: reactor.Readable}}) {
+		t.Fatalf("Wait blocked across a Delete = %+v, %v; want key 1 only", got.evs, got.err)
+	}
 }
 
 func conformNotify(t *testing.T, p *reactor.Poller, _ pollerKind) {
