@@ -93,9 +93,10 @@ var (
 // cannot be made (epoll_create1, eventfd, pipe2; EMFILE when the process
 // is out of them).
 //
-// A Poller holds its descriptors (one epoll fd; or a self-pipe for poll
-// and select; plus an eventfd for epoll with ParkThread) until Close, but
-// no goroutine: Wait runs on its caller's.
+// A Poller holds its descriptors (one epoll fd, and an eventfd with
+// ParkThread; with ParkRuntime, once an fd is added for Priority, a
+// second epoll fd and an eventfd; a self-pipe for poll and select) until
+// Close, but no goroutine: Wait runs on its caller's.
 func NewPoller(c Config) (*Poller, error) {
 	b := c.Backend
 	if b == DefaultBackend {
@@ -294,8 +295,10 @@ func opErr(op string, fd int, err error) error {
 //
 // Wait calls are serialised: a second one waits for the first to return
 // (or for its own ctx). On epoll with ParkRuntime Wait parks on the Go
-// runtime's poller and holds no OS thread; on poll, select and epoll with
-// ParkThread it blocks in its system call on an OS thread. Wait starts no
+// runtime's poller and holds no OS thread; on poll, select, epoll with
+// ParkThread, and epoll while an fd is added for Priority (see the
+// package documentation), it blocks in its system call on an OS thread,
+// after letting the goroutines its caller woke run. Wait starts no
 // goroutine, and allocates nothing once events is no longer than the
 // longest it has seen, whatever ctx it is given, except for one
 // context.AfterFunc registration each time it is given a cancellable ctx
