@@ -212,6 +212,7 @@ func (s *Stream) Close() error {
 	if s.reg != nil {
 		s.reg.Evict()
 	}
+	s.aux.evict()
 	s.decref()
 	<-s.life.destroyed
 	return s.closeErr
@@ -225,6 +226,7 @@ func (s *Stream) destroy() {
 	if s.reg != nil {
 		s.reg.Deregister()
 	}
+	s.aux.release()
 	// O_NONBLOCK goes back before the fd is closed (invariant 11).
 	releaseNonblock(s.nb, s.fd, &s.st)
 	var err error

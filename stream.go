@@ -86,6 +86,7 @@ type Stream struct {
 	file *os.File // owns fd when not nil; reached only through rc
 	rc   syscall.RawConn
 	reg  *reactor.Registration
+	aux  auxReg // WaitContext's registration, for what rc or plain I/O cannot wait for
 	st   unix.Stat_t
 	nb   *nbDesc // the description we made non-blocking, if we did
 	// ptyEOF: s is one side of a pseudo-terminal, where a read's EIO
@@ -214,6 +215,7 @@ func adopt(fd int, name, op string, opts []Option, openAddedNonblock bool) (*Str
 		}
 	}
 	s.life.init()
+	s.aux.r = r
 	// Regular files and block devices are always "ready" as far as poll
 	// is concerned, and epoll refuses them: plain I/O (invariant 10).
 	pollable := kind != unix.S_IFREG && kind != unix.S_IFBLK

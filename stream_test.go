@@ -987,6 +987,7 @@ func testReactors(t *testing.T) []namedReactor {
 		{Backend: reactor.Runtime},
 		{Backend: reactor.Epoll, Park: reactor.ParkRuntime},
 		{Backend: reactor.Epoll, Park: reactor.ParkThread},
+		{Backend: reactor.Poll},
 		{Backend: reactor.Select},
 	} {
 		r, err := reactor.New(c)

@@ -37,7 +37,7 @@ import (
 )
 
 // measurements in report order.
-var measurements = []string{"pingpong", "throughput", "cancel", "scale", "allocs", "copy", "vectored"}
+var measurements = []string{"pingpong", "throughput", "cancel", "scale", "allocs", "copy", "vectored", "eventloop"}
 
 // config is what the flags ask for.
 type config struct {
@@ -144,6 +144,7 @@ type results struct {
 	allocs     []allocResult
 	copy       []copyResult
 	vectored   []vectoredResult
+	eventLoop  map[int][]loopResult
 }
 
 // measure runs measurement m and keeps its results.
@@ -163,6 +164,8 @@ func (res *results) measure(m string, w io.Writer, cfg config) {
 		res.copy = runCopy(w, cfg)
 	case "vectored":
 		res.vectored = runVectored(w, cfg)
+	case "eventloop":
+		res.eventLoop = runEventLoop(w, cfg)
 	}
 }
 

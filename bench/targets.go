@@ -70,8 +70,9 @@ func printTargets(w io.Writer, res results) {
 	scaleTargets(&t, res.scale)
 	allocTargets(&t, res.allocs)
 	noWorseTargets(&t, res)
-	copyTargets(&t, res.copy)         // issue 14
-	vectoredTargets(&t, res.vectored) // issue 14
+	copyTargets(&t, res.copy)           // issue 14
+	vectoredTargets(&t, res.vectored)   // issue 14
+	eventLoopTargets(&t, res.eventLoop) // issue 10
 
 	tb := newTable("target", "limit", "measured", "ratio", "verdict").leftAlign(1, 2)
 	count := map[string]int{}

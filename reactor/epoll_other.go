@@ -4,4 +4,4 @@ package reactor
 
 const haveEpoll = false
 
-func newEpollPoller(*shard, Park) (poller, error) { return nil, ErrUnsupported }
+func newEpoll(Park) (selector, error) { return nil, ErrUnsupported }

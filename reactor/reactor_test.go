@@ -28,6 +28,7 @@ func configs(t *testing.T) []reactor.Config {
 	all := []reactor.Config{
 		{Backend: reactor.Epoll, Park: reactor.ParkRuntime},
 		{Backend: reactor.Epoll, Park: reactor.ParkThread},
+		{Backend: reactor.Poll},
 		{Backend: reactor.Select},
 	}
 	var out []reactor.Config
@@ -43,8 +44,8 @@ func configs(t *testing.T) []reactor.Config {
 }
 
 func name(c reactor.Config) string {
-	if c.Backend == reactor.Select {
-		return "select"
+	if c.Backend != reactor.Epoll {
+		return c.Backend.String()
 	}
 	return c.Backend.String() + "-" + c.Park.String()
 }
@@ -269,13 +270,14 @@ func TestRegisterErrors(t *testing.T) {
 			if err != unix.EPERM {
 				t.Errorf("epoll Register(regular file) = %v, want EPERM", err)
 			}
-		case reactor.Select:
-			// select(2) takes regular files and always reports them ready.
+		case reactor.Poll, reactor.Select:
+			// poll(2) and select(2) take regular files and always
+			// report them ready.
 			if err != nil {
-				t.Fatalf("select Register(regular file) = %v", err)
+				t.Fatalf("%v Register(regular file) = %v", r.Backend(), err)
 			}
 			if err := waitFor(reg, reactor.Readable, hang); err != nil {
-				t.Errorf("select Wait(regular file) = %v", err)
+				t.Errorf("%v Wait(regular file) = %v", r.Backend(), err)
 			}
 			reg.Deregister()
 		}
@@ -291,9 +293,9 @@ func TestRegisterErrors(t *testing.T) {
 			if !errors.Is(err, reactor.ErrFDSetSize) {
 				t.Errorf("select Register(%d) = %v, want ErrFDSetSize", big, err)
 			}
-		case reactor.Epoll:
+		case reactor.Epoll, reactor.Poll:
 			if err != nil {
-				t.Errorf("epoll Register(%d) = %v", big, err)
+				t.Errorf("%v Register(%d) = %v", r.Backend(), big, err)
 			} else {
 				reg.Deregister()
 			}
@@ -363,7 +365,7 @@ func TestManyRegistrations(t *testing.T) {
 }
 
 // Registration and deregistration racing with waits and with the loops
-// stopping and starting (invariant 8).
+// stopping and starting (invariant 9).
 func TestRegisterDeregisterRace(t *testing.T) {
 	each(t, func(t *testing.T, r *reactor.Reactor) {
 		var wg sync.WaitGroup
@@ -398,7 +400,7 @@ func TestRegisterDeregisterRace(t *testing.T) {
 	})
 }
 
-// Invariant 8: no registration, no goroutine.
+// Invariant 9: no registration, no goroutine.
 func TestIdleReactorHasNoGoroutine(t *testing.T) {
 	each(t, func(t *testing.T, r *reactor.Reactor) {
 		rfd, _ := pipe(t)
@@ -462,7 +464,7 @@ func TestSelectFdClosedBehindBack(t *testing.T) {
 	reg.Deregister()
 }
 
-// Invariant 6 on the select backend: once Deregister returns, the loop
+// Invariant 7 on the select backend: once Deregister returns, the loop
 // never names the fd in a select(2) again, even when a waiter had armed it
 // and gave up: closing the fd right after Deregister causes no EBADF.
 func TestSelectDeregisterThenCloseIsClean(t *testing.T) {
@@ -500,4 +502,59 @@ func TestSelectDeregisterThenCloseIsClean(t *testing.T) {
 	if n := r.Stats().BadFds; n != 0 {
 		t.Fatalf("select saw EBADF %d times: it named fds after Deregister returned", n)
 	}
+}
+
+// Do runs the "system call first, wait on EAGAIN, retry" loop: it
+// returns f's result, calls f again after each readiness, retries EINTR
+// at once, passes any other error through, and ends on ctx or eviction.
+func TestRegistrationDo(t *testing.T) {
+	each(t, func(t *testing.T, r *reactor.Reactor) {
+		rfd, wfd := pipe(t)
+		reg := register(t, r, rfd)
+		var buf [8]byte
+		calls := 0
+		// The byte arrives right after the first call's EAGAIN, before
+		// Do waits: the edge must not be lost, and f must run again.
+		read := func(fd int) error {
+			calls++
+			n, err := unix.Read(fd, buf[:])
+			if err == unix.EAGAIN && calls == 1 {
+				unix.Write(wfd, []byte("x"))
+			}
+			if err == nil && n == 0 {
+				return errors.New("unexpected end of stream")
+			}
+			return err
+		}
+		if err := reg.Do(context.Background(), reactor.Readable, read); err != nil || buf[0] != 'x' {
+			t.Fatalf("Do = %v (read %q)", err, buf[:1])
+		}
+		if calls != 2 {
+			t.Fatalf("f ran %d times, want 2: EAGAIN, then the read after the wait", calls)
+		}
+		calls = 0
+		eintr := func(fd int) error {
+			calls++
+			if calls < 3 {
+				return unix.EINTR
+			}
+			return nil
+		}
+		if err := reg.Do(context.Background(), reactor.Readable, eintr); err != nil || calls != 3 {
+			t.Fatalf("Do with EINTR = %v after %d calls, want nil after 3", err, calls)
+		}
+		boom := errors.New("boom")
+		if err := reg.Do(context.Background(), reactor.Readable, func(int) error { return boom }); err != boom {
+			t.Fatalf("Do passing an error through = %v", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		if err := reg.Do(ctx, reactor.Readable, read); err != context.DeadlineExceeded {
+			t.Fatalf("Do on an empty pipe with a timeout = %v", err)
+		}
+		reg.Evict()
+		if err := reg.Do(context.Background(), reactor.Readable, read); err != os.ErrClosed {
+			t.Fatalf("Do after Evict = %v, want os.ErrClosed", err)
+		}
+	})
 }

@@ -3,8 +3,6 @@
 package reactor
 
 import (
-	"runtime"
-	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -14,236 +12,201 @@ import (
 // and x/sys's FdSet.Set would index out of range for one.
 const fdSetSize = int(unsafe.Sizeof(unix.FdSet{}) * 8)
 
-// selectPoller is one shard's select(2) loop. select is level-triggered
-// and has no registration: the loop builds its fd sets from the
-// registrations that are waiting right now (armed), and a waiter that
-// arms a new direction while the loop sleeps wakes it through a
-// self-pipe so that the sets are rebuilt.
-type selectPoller struct {
-	sh           *shard
-	wakeR, wakeW int
-
-	// Guarded by sh.mu.
-	watch    []*Registration // armed registrations
-	sleeping bool            // the loop is in, or about to enter, select(2)
-	woken    bool            // a wake-up byte is in the pipe
-	stopping bool
-	rounds   uint64     // select(2) calls returned
-	returned *sync.Cond // on sh.mu; broadcast when rounds grows
-
-	rset, wset unix.FdSet // loop only
-	done       chan struct{}
+// selectSelector is the select(2) backend, on every Unix, for fds below
+// FD_SETSIZE. It is kept because select works on devices where some
+// systems' poll(2) does not (macOS's poll does not support devices), and
+// it is the backend -tags noepoll gives Streams. Each wait builds its
+// three sets from the table (levelTable), so add and modify only write
+// the slot; del waits for a call that may name the fd to return.
+//
+// select reports a hang-up or an error as readiness, and cannot say which
+// it was: events from this backend never have hup set, and have err set
+// only for an fd found closed (the call fails with EBADF; the backend
+// finds the culprits with fcntl, reports each once and stops watching it).
+type selectSelector struct {
+	t levelTable
+	// The call's sets and the entries they were built from: the wait's
+	// own (one goroutine waits at a time).
+	rset, wset, eset unix.FdSet
+	inCall           []uint32
 }
 
-func newSelectPoller(sh *shard) (poller, error) {
-	r, w, err := newWakePipe()
+func newSelect() (selector, error) {
+	b, err := newDoorbell()
 	if err != nil {
 		return nil, err
 	}
-	if r >= fdSetSize {
-		unix.Close(r)
-		unix.Close(w)
+	if b.r >= fdSetSize {
+		b.close()
 		return nil, ErrFDSetSize
 	}
-	p := &selectPoller{sh: sh, wakeR: r, wakeW: w, done: make(chan struct{})}
-	p.returned = sync.NewCond(&sh.mu)
+	p := &selectSelector{}
+	p.t.init(b)
 	return p, nil
 }
 
-func (p *selectPoller) add(r *Registration) error {
-	if r.fd >= fdSetSize {
+func (p *selectSelector) supports(m Mode) support {
+	switch m {
+	case Level:
+		return native
+	case Oneshot:
+		return emulated
+	}
+	return refused // select(2) has no edges to report
+}
+
+func (p *selectSelector) blocksThread() bool { return true }
+
+func (p *selectSelector) add(fd int, tok token, i Interest, m Mode) error {
+	if fd >= fdSetSize {
 		return ErrFDSetSize
 	}
-	if _, err := unix.FcntlInt(uintptr(r.fd), unix.F_GETFD, 0); err != nil {
-		return err // EBADF: select would fail on it every time
+	if err := checkOpen(fd); err != nil {
+		return err // select would fail on it every time
 	}
+	p.t.mu.Lock()
+	p.t.set(fd, tok, i, m)
+	p.t.mu.Unlock()
 	return nil
 }
 
-// del stops watching r. If r.fd may be in the sets of a select(2) that is
-// running now, it wakes the loop and waits for that call to return, so
-// that once Deregister returns no syscall will name the fd again: the
-// caller may close it and the kernel may reuse its number (invariant 6).
-// mu held; the wait releases it.
-func (p *selectPoller) del(r *Registration) error {
-	if r.armed == 0 {
-		return nil // not in the current sets: arming while asleep would have set armed
-	}
-	p.unwatch(r)
-	if !p.sleeping {
-		return nil // the loop rebuilds its sets before it calls select again
-	}
-	p.wake()
-	for round := p.rounds; p.rounds == round && !p.stopping; {
-		p.returned.Wait()
-	}
+func (p *selectSelector) modify(fd int, tok token, i Interest, m Mode) error {
+	p.t.mu.Lock()
+	p.t.set(fd, tok, i, m)
+	p.t.mu.Unlock()
 	return nil
 }
 
-// arm adds i to what r waits for. mu held.
-func (p *selectPoller) arm(r *Registration, i Interest) {
-	n := r.armed | i
-	if n == r.armed {
-		return
-	}
-	if r.armed == 0 {
-		r.watchIdx = len(p.watch)
-		p.watch = append(p.watch, r)
-	}
-	r.armed = n
-	p.wake()
+func (p *selectSelector) del(fd int, tok token) error {
+	p.t.mu.Lock()
+	p.t.clear(tok)
+	p.t.mu.Unlock()
+	return nil
 }
 
-// unwatch drops r from the watch list. mu held.
-func (p *selectPoller) unwatch(r *Registration) {
-	last := len(p.watch) - 1
-	moved := p.watch[last]
-	p.watch[r.watchIdx] = moved
-	moved.watchIdx = r.watchIdx
-	p.watch[last] = nil
-	p.watch = p.watch[:last]
-	r.watchIdx = -1
-	r.armed = 0
-}
-
-// wake interrupts a sleeping select so that it rebuilds its sets. mu held.
-func (p *selectPoller) wake() {
-	if !p.sleeping || p.woken {
-		return
-	}
-	p.woken = true
-	one := [1]byte{1}
-	for {
-		_, err := unix.Write(p.wakeW, one[:])
-		if err != unix.EINTR {
-			return // EAGAIN: the pipe is full of wake-ups already
-		}
-	}
-}
-
-func (p *selectPoller) run() {
-	defer close(p.done)
-	sh := p.sh
-	for {
-		sh.mu.Lock()
-		if p.stopping {
-			sh.mu.Unlock()
-			return
-		}
-		p.rset.Zero()
-		p.wset.Zero()
-		p.rset.Set(p.wakeR)
-		maxfd := p.wakeR
-		for _, r := range p.watch {
-			if r.armed&Readable != 0 {
-				p.rset.Set(r.fd)
-			}
-			if r.armed&Writable != 0 {
-				p.wset.Set(r.fd)
-			}
-			if r.fd > maxfd {
-				maxfd = r.fd
-			}
-		}
-		p.sleeping = true
-		sh.mu.Unlock()
-
-		_, err := unix.Select(maxfd+1, &p.rset, &p.wset, nil, nil)
-
-		sh.mu.Lock()
-		p.sleeping = false
-		p.rounds++
-		p.returned.Broadcast()
-		sh.wakeups.Add(1)
-		woke := false
-		switch err {
-		case nil:
-			woke = p.harvest()
-		case unix.EINTR:
-		case unix.EBADF:
-			sh.badFds.Add(1)
-			p.dropBad()
-		default:
-			// Not expected (the sets are bounded by fdSetSize). Wake
-			// everyone rather than spin: each retries its syscall and
-			// sees the fd's real state.
-			p.flush(false)
-		}
-		sh.mu.Unlock()
-		if woke {
-			// Let the goroutines just woken run on this P before the loop
-			// blocks in select again: a P held by a goroutine in a
-			// blocking syscall keeps its run queue until sysmon retakes
-			// it, 20 µs to 10 ms later.
-			runtime.Gosched()
-		}
-	}
-}
-
-// harvest wakes the registrations select reported and disarms them; a
-// waiter that still finds EAGAIN arms again. It reports whether it woke
-// anyone. mu held.
-func (p *selectPoller) harvest() (woke bool) {
-	if p.rset.IsSet(p.wakeR) {
-		var buf [64]byte
-		for {
-			n, err := unix.Read(p.wakeR, buf[:])
-			if n <= 0 && err != unix.EINTR {
-				break
-			}
-		}
-		p.woken = false
-	}
-	for i := len(p.watch) - 1; i >= 0; i-- {
-		r := p.watch[i]
-		var in Interest
-		if r.armed&Readable != 0 && p.rset.IsSet(r.fd) {
-			in |= Readable
-		}
-		if r.armed&Writable != 0 && p.wset.IsSet(r.fd) {
-			in |= Writable
-		}
-		if in == 0 {
+func (p *selectSelector) wait(evs []event, block bool) (int, error) {
+	t := &p.t
+	t.mu.Lock()
+	p.rset.Zero()
+	p.wset.Zero()
+	p.eset.Zero()
+	p.rset.Set(t.bell.r)
+	maxfd := t.bell.r
+	p.inCall = p.inCall[:0]
+	for idx := range t.slots {
+		s := &t.slots[idx]
+		if !s.on {
 			continue
 		}
-		r.notify(in)
-		p.sh.events.Add(1)
-		woke = true
-		if r.armed &^= in; r.armed == 0 {
-			p.unwatch(r)
+		if s.want&Readable != 0 {
+			p.rset.Set(s.fd)
+		}
+		if s.want&Writable != 0 {
+			p.wset.Set(s.fd)
+		}
+		if s.want&Priority != 0 {
+			p.eset.Set(s.fd)
+		}
+		maxfd = max(maxfd, s.fd)
+		p.inCall = append(p.inCall, uint32(idx))
+	}
+	var tv *unix.Timeval
+	var zero unix.Timeval
+	if !block {
+		tv = &zero
+	}
+	t.enter(block)
+	_, err := unix.Select(maxfd+1, &p.rset, &p.wset, &p.eset, tv)
+	t.leave()
+	defer t.mu.Unlock()
+	switch err {
+	case nil:
+	case unix.EINTR:
+		return 0, nil
+	case unix.EBADF:
+		return p.dropBad(evs), errBadFds
+	default:
+		// Not expected (the sets are bounded by fdSetSize). Report every
+		// entry rather than spin: each owner retries its own system
+		// call and sees the fd's real state.
+		return p.flush(evs), nil
+	}
+	if p.rset.IsSet(t.bell.r) {
+		t.bell.drain()
+	}
+	k := 0
+	for _, idx := range p.inCall {
+		if k == len(evs) {
+			break
+		}
+		s := &t.slots[idx]
+		if !s.on {
+			continue // cleared or disarmed while the call ran
+		}
+		var ready Interest
+		if p.rset.IsSet(s.fd) {
+			ready |= Readable
+		}
+		if p.wset.IsSet(s.fd) {
+			ready |= Writable
+		}
+		if p.eset.IsSet(s.fd) {
+			ready |= Priority
+		}
+		if ev, ok := t.fire(idx, ready, false, false, false, false); ok {
+			evs[k] = ev
+			k++
 		}
 	}
-	return woke
+	return k, nil
 }
 
-// dropBad handles EBADF from select: some watched fd was closed behind the
-// library's back. Its waiters are woken (their syscall reports EBADF) and
-// it is no longer watched, so the loop does not spin. mu held.
-func (p *selectPoller) dropBad() {
-	p.flush(true)
-}
-
-// flush wakes and disarms every watched registration, or only those whose
-// fd is no longer open. mu held.
-func (p *selectPoller) flush(onlyBad bool) {
-	for i := len(p.watch) - 1; i >= 0; i-- {
-		r := p.watch[i]
-		if onlyBad {
-			if _, err := unix.FcntlInt(uintptr(r.fd), unix.F_GETFD, 0); err != unix.EBADF {
-				continue
-			}
+// dropBad reports every watched fd that is no longer open, once, with
+// err set, and stops watching it. mu held.
+func (p *selectSelector) dropBad(evs []event) int {
+	k := 0
+	for _, idx := range p.inCall {
+		if k == len(evs) {
+			break
 		}
-		r.notify(Readable | Writable)
-		p.unwatch(r)
+		s := &p.t.slots[idx]
+		if !s.on || checkOpen(s.fd) != unix.EBADF {
+			continue
+		}
+		if ev, ok := p.t.fire(idx, s.want, false, true, true, true); ok {
+			evs[k] = ev
+			k++
+		}
 	}
+	return k
 }
 
-func (p *selectPoller) shutdown() {
-	p.sh.mu.Lock()
-	p.stopping = true
-	p.wake()
-	p.sh.mu.Unlock()
-	<-p.done
-	unix.Close(p.wakeR)
-	unix.Close(p.wakeW)
+// flush reports every watched entry as ready for what it wants. mu held.
+func (p *selectSelector) flush(evs []event) int {
+	k := 0
+	for _, idx := range p.inCall {
+		if k == len(evs) {
+			break
+		}
+		s := &p.t.slots[idx]
+		if !s.on {
+			continue
+		}
+		if ev, ok := p.t.fire(idx, s.want, false, false, false, false); ok {
+			evs[k] = ev
+			k++
+		}
+	}
+	return k
+}
+
+func (p *selectSelector) loop(evs []event, handle func(n int, err error) bool) {
+	loopWait(p, evs, handle)
+}
+
+func (p *selectSelector) wake() { p.t.bell.ring() }
+
+func (p *selectSelector) close() error {
+	p.t.bell.close()
+	return nil
 }
