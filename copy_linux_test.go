@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fdstream/fdstream"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // copyEnds are the four Streams of a copy: bytes written to srcW are read
@@ -138,7 +139,7 @@ func readUntilEOF(t *testing.T, s *fdstream.Stream) []byte {
 // readAllBounded reads s until io.EOF, or until it has n bytes (n >= 0),
 // within the hang bound; it may run in any goroutine.
 func readAllBounded(s *fdstream.Stream, n int) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	var r io.Reader = fdstream.NewReader(ctx, s)
 	if n >= 0 {
@@ -196,7 +197,7 @@ func TestCopyMovesEverything(t *testing.T) {
 						return err
 					})
 					got := collect(t, e.dstR, len(payload))
-					ctx, cancel := context.WithTimeout(context.Background(), hang)
+					ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 					defer cancel()
 					n, err := fdstream.Copy(ctx, e.dstW, e.srcR)
 					if n != int64(len(payload)) || err != nil {
@@ -342,7 +343,7 @@ func startFeeding(t *testing.T, w *fdstream.Stream, payload []byte) (stop func()
 					t.Errorf("feeding %s: %v", w.Name(), r.err)
 				}
 				sent = payload[:r.n]
-			case <-time.After(hang):
+			case <-time.After(fdtest.Hang):
 				t.Fatal("the feeder did not stop")
 			}
 		})
@@ -386,7 +387,7 @@ func TestCopyCanceledMidTransferLosesNothing(t *testing.T) {
 					var got res
 					select {
 					case got = <-done:
-					case <-time.After(hang):
+					case <-time.After(fdtest.Hang):
 						t.Fatal("Copy did not return after its ctx was cancelled")
 					}
 					if !errors.Is(got.err, context.Canceled) {

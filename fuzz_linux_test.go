@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fdstream/fdstream"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // This file holds the root package's native fuzz targets. Their seed
@@ -96,7 +97,7 @@ func fzContext(k fzCtx, x byte) (context.Context, context.CancelFunc) {
 		cancel()
 		return ctx, cancel
 	}
-	return context.WithTimeout(context.Background(), hang)
+	return context.WithTimeout(context.Background(), fdtest.Hang)
 }
 
 // fzExpect is the set of outcomes a model allows for one read or write.
@@ -615,7 +616,7 @@ func (m *fzStreamModel) recv(ch <-chan fzResult) fzResult {
 	select {
 	case res := <-ch:
 		return res
-	case <-time.After(hang):
+	case <-time.After(fdtest.Hang):
 		m.failf("a blocked call did not return after its action") // the deferred closes unblock it
 		return fzResult{}
 	}
@@ -631,7 +632,7 @@ func (m *fzStreamModel) blockedRead(x, arg byte) {
 		m.read(fzCtxShort, false, x, l)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	p := make([]byte, l)
 	before := m.blockCount(m.r)
@@ -657,7 +658,7 @@ func (m *fzStreamModel) blockedRead(x, arg byte) {
 			m.setDeadline(m.w, "SetWriteDeadline", 0, false, true) // none
 		}
 		k := max(1, int(arg%64))
-		ctx, cancel := context.WithTimeout(context.Background(), hang)
+		ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 		n, err := m.w.WriteContext(ctx, m.pattern(k))
 		cancel()
 		m.checkWrite(fzExpect{full: true}, k, n, err)
@@ -696,7 +697,7 @@ func (m *fzStreamModel) blockedWrite(x, arg byte) {
 		m.write(fzCtxShort, false, x, fzSize(arg), false)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	l := m.blockN
 	p := m.pattern(l)
@@ -827,7 +828,7 @@ func fzRunStreamOps(t *testing.T, data []byte) {
 	m := &fzStreamModel{t: t, sock: sock, r: r, w: w, watch: watchBlocks(t), fitCap: fitCap, blockN: blockN}
 	// The watchdog ends any call the model wrongly let block forever.
 	dogDone := make(chan struct{})
-	dog := time.AfterFunc(hang, func() {
+	dog := time.AfterFunc(fdtest.Hang, func() {
 		defer close(dogDone)
 		m.hung.Store(true)
 		r.Close()
@@ -1069,7 +1070,7 @@ func fzRunChunking(t *testing.T, data []byte) {
 	}
 	var hung atomic.Bool
 	dogDone := make(chan struct{})
-	dog := time.AfterFunc(hang, func() {
+	dog := time.AfterFunc(fdtest.Hang, func() {
 		defer close(dogDone)
 		hung.Store(true)
 		r.Close()
@@ -1105,7 +1106,7 @@ func fzRunChunking(t *testing.T, data []byte) {
 	}()
 	if c.copyHop {
 		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			defer cancel()
 			n, err := fdstream.Copy(ctx, w, hopR)
 			if cerr := w.Close(); err == nil && cerr != nil {
@@ -1172,7 +1173,7 @@ func fzRunChunking(t *testing.T, data []byte) {
 			ctx, cancel := context.Background(), context.CancelFunc(func() {})
 			switch mode {
 			case 0:
-				ctx, cancel = context.WithTimeout(context.Background(), hang)
+				ctx, cancel = context.WithTimeout(context.Background(), fdtest.Hang)
 			case 2:
 				ctx, cancel = fzShortCtx(ch.mode)
 			}
@@ -1181,7 +1182,7 @@ func fzRunChunking(t *testing.T, data []byte) {
 			cancel()
 			n = int(n64)
 		case mode == 0:
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			n, err = r.ReadContext(ctx, p)
 			cancel()
 		case mode == 1:
@@ -1221,7 +1222,7 @@ func fzRunChunking(t *testing.T, data []byte) {
 		}
 	}
 	for i := 0; i < 2; i++ {
-		ctx, cancel := context.WithTimeout(context.Background(), hang)
+		ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 		n, err := r.ReadContext(ctx, make([]byte, 8))
 		cancel()
 		if n != 0 || err != io.EOF {
@@ -1236,7 +1237,7 @@ func fzRunChunking(t *testing.T, data []byte) {
 		if err != nil {
 			failf("writer: %v", err)
 		}
-	case <-time.After(hang):
+	case <-time.After(fdtest.Hang):
 		failf("the writer did not finish after the reader saw io.EOF")
 	}
 	if c.copyHop {
@@ -1246,7 +1247,7 @@ func fzRunChunking(t *testing.T, data []byte) {
 			if err != nil {
 				failf("Copy in front: %v", err)
 			}
-		case <-time.After(hang):
+		case <-time.After(fdtest.Hang):
 			failf("the Copy in front did not finish after the reader saw io.EOF")
 		}
 	}
@@ -1300,7 +1301,7 @@ func fzWriteChunks(w *fdstream.Stream, c fzChunking) (err error) {
 		case ch.mode&0x80 != 0:
 			// WriteBuffersContext over p cut in pieces whose size the
 			// mode picks, with a nil and an empty buffer between.
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			if mode == 2 {
 				cancel()
 				ctx, cancel = fzShortCtx(ch.mode)
@@ -1310,7 +1311,7 @@ func fzWriteChunks(w *fdstream.Stream, c fzChunking) (err error) {
 			cancel()
 			n = int(n64)
 		case mode == 0:
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			n, err = w.WriteContext(ctx, p)
 			cancel()
 		case mode == 1:

@@ -5,13 +5,13 @@ package fdstream_test
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/fdstream/fdstream"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // transport is a connected pair of Streams over one kind of fd.
@@ -53,11 +53,9 @@ func mustFIFO(t *testing.T) (r, w *fdstream.Stream) {
 
 func mustSocketpair(t *testing.T, opts ...fdstream.Option) (a, b *fdstream.Stream) {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err = fdstream.NewStream(fds[0], "sock0", opts...)
+	fd0, fd1 := fdtest.Socketpair(t)
+	fds := [2]int{fd0, fd1}
+	a, err := fdstream.NewStream(fds[0], "sock0", opts...)
 	if err != nil {
 		unix.Close(fds[0])
 		unix.Close(fds[1])
@@ -82,39 +80,20 @@ func mustPTY(t *testing.T, opts ...fdstream.Option) (master, slave *fdstream.Str
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { master.Close() })
-	var n int
-	err = control(master, func(fd int) error {
-		if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-			return err
-		}
-		var err error
-		n, err = unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	var path string
+	err = control(master, func(fd int) (err error) {
+		path, err = fdtest.UnlockPTY(fd)
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	slave, err = fdstream.Open("/dev/pts/"+strconv.Itoa(n), os.O_RDWR, opts...)
+	slave, err = fdstream.Open(path, os.O_RDWR, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { slave.Close() })
-	err = control(slave, func(fd int) error {
-		tio, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-		if err != nil {
-			return err
-		}
-		// cfmakeraw
-		tio.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-		tio.Oflag &^= unix.OPOST
-		tio.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-		tio.Cflag &^= unix.CSIZE | unix.PARENB
-		tio.Cflag |= unix.CS8
-		tio.Cc[unix.VMIN] = 1
-		tio.Cc[unix.VTIME] = 0
-		return unix.IoctlSetTermios(fd, unix.TCSETS, tio)
-	})
-	if err != nil {
+	if err := control(slave, fdtest.MakeRaw); err != nil {
 		t.Fatal(err)
 	}
 	return master, slave

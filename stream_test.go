@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fdstream/fdstream"
+	"github.com/fdstream/fdstream/internal/fdtest"
 	"github.com/fdstream/fdstream/reactor"
 )
 
@@ -58,7 +59,7 @@ func TestStreamReadReturnsWhatIsThere(t *testing.T) {
 				t.Fatal(err)
 			}
 			buf := make([]byte, 100)
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			defer cancel()
 			n, err := r.ReadContext(ctx, buf)
 			if err != nil || string(buf[:n]) != "abc" {
@@ -199,7 +200,7 @@ func TestStreamWriteContextWritesAll(t *testing.T) {
 				res.err = err
 				got <- res
 			}()
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			defer cancel()
 			n, err := w.WriteContext(ctx, data)
 			if n != len(data) || err != nil {
@@ -282,7 +283,7 @@ func TestStreamContextAndDeadlineCompose(t *testing.T) {
 	buf := make([]byte, 1)
 
 	// The ctx is earlier: its error comes back.
-	if err := r.SetReadDeadline(time.Now().Add(hang)); err != nil {
+	if err := r.SetReadDeadline(time.Now().Add(fdtest.Hang)); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
@@ -297,7 +298,7 @@ func TestStreamContextAndDeadlineCompose(t *testing.T) {
 	if err := r.SetReadDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel = context.WithTimeout(context.Background(), hang)
+	ctx, cancel = context.WithTimeout(context.Background(), fdtest.Hang)
 	_, err = r.ReadContext(ctx, buf)
 	cancel()
 	if !errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
@@ -721,7 +722,7 @@ func TestStreamEventfd(t *testing.T) {
 		if r.err != nil || r.v != 42+256 {
 			t.Fatalf("eventfd read %d, %v; want 298", r.v, r.err)
 		}
-	case <-time.After(hang):
+	case <-time.After(fdtest.Hang):
 		t.Fatal("eventfd read did not wake")
 	}
 }
@@ -841,7 +842,7 @@ func TestStreamConcurrentReadersWriters(t *testing.T) {
 		wg.Add(1)
 		go func(id byte) {
 			defer wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			defer cancel()
 			for j := 0; j < each; j++ {
 				b := [rec]byte{id, byte(j), byte(j >> 8), 0xAA, 0xBB, 0xCC, 0xDD, 0xEE}
@@ -860,7 +861,7 @@ func TestStreamConcurrentReadersWriters(t *testing.T) {
 		rg.Add(1)
 		go func() {
 			defer rg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			defer cancel()
 			for {
 				var b [rec]byte
@@ -1220,7 +1221,7 @@ func TestStreamEmptyDatagramIsNotEOF(t *testing.T) {
 	defer unix.Close(fds[1])
 	unix.Write(fds[1], nil)
 	unix.Write(fds[1], []byte("d"))
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	buf := make([]byte, 8)
 	if n, err := r.ReadContext(ctx, buf); n != 0 || err != nil {

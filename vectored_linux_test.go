@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fdstream/fdstream"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // vector cuts b into pieces of the given sizes (repeated), with a nil and
@@ -50,7 +51,7 @@ func TestStreamWriteBuffersWritesAll(t *testing.T) {
 				bufs := vector(payload, tc.sizes...)
 				orig := append([][]byte(nil), bufs...)
 				got := collect(t, pr, len(payload))
-				ctx, cancel := context.WithTimeout(context.Background(), hang)
+				ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 				defer cancel()
 				n, err := pw.WriteBuffersContext(ctx, bufs)
 				if n != int64(len(payload)) || err != nil {

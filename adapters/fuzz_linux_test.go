@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // FuzzConnOps decodes its input into a sequence of at most 64 operations
@@ -191,7 +192,7 @@ func fzContext(k fzCtx, x byte) (context.Context, context.CancelFunc) {
 		cancel()
 		return ctx, cancel
 	}
-	return context.WithTimeout(context.Background(), hang)
+	return context.WithTimeout(context.Background(), fdtest.Hang)
 }
 
 // fzExpect is the set of outcomes the model allows for one read or write.
@@ -592,7 +593,7 @@ func (m *fzConnModel) recv(ch <-chan fzResult) fzResult {
 	select {
 	case res := <-ch:
 		return res
-	case <-time.After(hang):
+	case <-time.After(fdtest.Hang):
 		m.failf("a blocked call did not return after its action")
 		return fzResult{}
 	}
@@ -610,7 +611,7 @@ func (m *fzConnModel) blockedRead(e int, x, arg byte) {
 		m.read(e, fzCtxShort, x, l)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	p := make([]byte, l)
 	ch := make(chan fzResult, 1)
@@ -665,7 +666,7 @@ func (m *fzConnModel) blockedWrite(e int, x, arg byte) {
 		m.write(e, fzCtxShort, x, fzSize(arg)*4, false)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	l := m.blockN
 	p := m.pattern(e, l)
@@ -686,7 +687,7 @@ func (m *fzConnModel) blockedWrite(e int, x, arg byte) {
 			if !ok || n > before {
 				break
 			}
-			if time.Since(start) > hang {
+			if time.Since(start) > fdtest.Hang {
 				m.failf("the write put nothing into a pipe with room")
 			}
 		}
@@ -789,7 +790,7 @@ func fzRunConnOps(t *testing.T, data []byte) {
 	m.end[0] = fzEnd{name: "pipe:a", c: a}
 	m.end[1] = fzEnd{name: "pipe:b", c: b}
 	dogDone := make(chan struct{})
-	dog := time.AfterFunc(hang, func() {
+	dog := time.AfterFunc(fdtest.Hang, func() {
 		defer close(dogDone)
 		m.hung.Store(true)
 		a.Close()

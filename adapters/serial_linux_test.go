@@ -16,6 +16,7 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // serialCall is one ioctl the fake device saw.
@@ -142,7 +143,7 @@ func TestSerialModemPTY(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	calls := []struct {
 		op   string
@@ -264,7 +265,7 @@ func TestSerialWaitModem(t *testing.T) {
 		_, slave := ttyTestPTY(t)
 		f := serialTestFake(t)
 		f.setLines(unix.TIOCM_DTR)
-		ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+		ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 		defer cancel()
 		type result struct {
 			m   adapters.ModemLines
@@ -364,7 +365,7 @@ func TestSerialSendBreakPTY(t *testing.T) {
 		t.Fatalf("raw slave iflag %#x still has BRKINT, PARMRK or IGNBRK", tio.Iflag)
 	}
 	f := serialTestFake(t)
-	ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	for _, dir := range []struct{ from, to *fdstream.Stream }{{slave, master}, {master, slave}} {
 		if err := adapters.SendBreak(ctx, dir.from, 5*time.Millisecond); err != nil {

@@ -19,10 +19,8 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
-
-// ttyTestHang only catches hangs.
-const ttyTestHang = 10 * time.Second
 
 // ttyTestPTY opens a pty pair from /dev/ptmx, the slave by its path, in
 // the kernel's default (cooked, echoing) mode. Both close at cleanup.
@@ -33,15 +31,12 @@ func ttyTestPTY(t *testing.T) (master, slave *fdstream.Stream) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { master.Close() })
-	n := -1
+	var path string
 	ttyTestControl(t, master, func(fd int) (err error) {
-		if err = unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-			return err
-		}
-		n, err = unix.IoctlGetInt(fd, unix.TIOCGPTN)
+		path, err = fdtest.UnlockPTY(fd)
 		return err
 	})
-	slave, err = fdstream.Open("/dev/pts/"+strconv.Itoa(n), os.O_RDWR)
+	slave, err = fdstream.Open(path, os.O_RDWR)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +111,7 @@ func ttyTestWaitInput(t *testing.T, s *fdstream.Stream, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.SetReadDeadline(time.Now().Add(ttyTestHang))
+	s.SetReadDeadline(time.Now().Add(fdtest.Hang))
 	defer s.SetReadDeadline(time.Time{})
 	var ierr error
 	err = rc.Read(func(fd uintptr) bool {
@@ -132,7 +127,7 @@ func ttyTestWaitInput(t *testing.T, s *fdstream.Stream, n int) {
 // ttyTestReadN reads exactly n bytes from s.
 func ttyTestReadN(t *testing.T, s *fdstream.Stream, n int) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	buf := make([]byte, n)
 	if _, err := io.ReadFull(fdstream.NewReader(ctx, s), buf); err != nil {
@@ -527,7 +522,7 @@ func TestTTYDrainPTY(t *testing.T) {
 	if n := ttyTestIoctlInt(t, slave, unix.TIOCOUTQ); n != 0 {
 		t.Errorf("TIOCOUTQ on a pty slave = %d, want 0", n)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	if err := adapters.Drain(ctx, slave); err != nil {
 		t.Fatal(err)
@@ -558,7 +553,7 @@ func TestTTYDrainWaitsForQueue(t *testing.T) {
 	var pending atomic.Int64
 	pending.Store(3)
 	looks := ttyTestStuckQueue(t, &pending)
-	ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- adapters.Drain(ctx, slave) }()
@@ -739,7 +734,7 @@ func TestTTYSerialLineCrosses(t *testing.T) {
 	if _, err := slave.Write([]byte("AT\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	line, err := bufio.NewReader(fdstream.NewReader(ctx, master)).ReadString('\n')
 	if err != nil || line != "AT\r\n" {
