@@ -40,45 +40,6 @@ func fzFill(p []byte, salt, off uint64) {
 	}
 }
 
-// fzSize maps a fuzz byte to a transfer size: 0..127 as is, then steps of
-// 64 bytes up to about 6 KiB, then steps of 2 KiB up to 64 KiB.
-func fzSize(b byte) int {
-	switch {
-	case b < 128:
-		return int(b)
-	case b < 224:
-		return 128 + int(b-128)*64
-	}
-	return int(b-223) * 2048
-}
-
-// fzDeadline is what a model knows about a Stream's read or write
-// deadline.
-type fzDeadline uint8
-
-const (
-	fzDlNone fzDeadline = iota // zero: no deadline
-	fzDlPast                   // set in the past: every call fails at entry
-	fzDlSoon                   // microseconds ahead: may or may not have passed
-	fzDlFar                    // an hour ahead: never passes during the test
-)
-
-var fzDlNames = [...]string{"none", "past", "soon", "far"}
-
-// fzDeadlineTime returns the time a fuzz byte asks for, and its kind.
-func fzDeadlineTime(b byte) (time.Time, fzDeadline) {
-	switch k := fzDeadline(b % 4); k {
-	case fzDlPast:
-		return time.Now().Add(-time.Second), k
-	case fzDlSoon:
-		return time.Now().Add(time.Duration(1+int(b>>2)%32*10) * time.Microsecond), k
-	case fzDlFar:
-		return time.Now().Add(time.Hour), k
-	default:
-		return time.Time{}, fzDlNone
-	}
-}
-
 // fzCtx is the kind of ctx an operation is given.
 type fzCtx uint8
 
@@ -252,7 +213,7 @@ type fzStreamModel struct {
 	blockN int // a write of this size always blocks on a full buffer
 
 	rClosed, wClosed bool
-	rdl, wdl         fzDeadline
+	rdl, wdl         fdtest.Deadline
 	wOff, rOff       uint64 // bytes written to and read from the kernel buffer
 	chunks           []int  // socket: sizes of the writes not fully read yet
 	got              []byte // every byte read, in order
@@ -277,7 +238,7 @@ func (m *fzStreamModel) failf(format string, args ...any) {
 		b.WriteString("\n(the watchdog fired: an operation hung and both ends were closed)")
 	}
 	fmt.Fprintf(&b, "\nmodel: pending=%d written=%d read=%d rClosed=%v wClosed=%v rdl=%s wdl=%s\noperations:",
-		m.pending(), m.wOff, m.rOff, m.rClosed, m.wClosed, fzDlNames[m.rdl], fzDlNames[m.wdl])
+		m.pending(), m.wOff, m.rOff, m.rClosed, m.wClosed, fdtest.DeadlineNames[m.rdl], fdtest.DeadlineNames[m.wdl])
 	for i, r := range m.trace {
 		fmt.Fprintf(&b, "\n  %2d %s x=%d arg=%d: %s", i, fzOpNames[r.op], r.x, r.arg, r.what)
 	}
@@ -377,10 +338,10 @@ func (m *fzStreamModel) expectRead(k fzCtx, l int) fzExpect {
 		e.allow(context.DeadlineExceeded)
 	}
 	switch m.rdl {
-	case fzDlPast:
+	case fdtest.DeadlinePast:
 		e.allow(os.ErrDeadlineExceeded)
 		return e
-	case fzDlSoon:
+	case fdtest.DeadlineSoon:
 		e.allow(os.ErrDeadlineExceeded)
 	}
 	switch {
@@ -405,10 +366,10 @@ func (m *fzStreamModel) expectWrite(k fzCtx, n int) fzExpect {
 		e.allow(context.DeadlineExceeded)
 	}
 	switch m.wdl {
-	case fzDlPast:
+	case fdtest.DeadlinePast:
 		e.allow(os.ErrDeadlineExceeded)
 		return e
-	case fzDlSoon:
+	case fdtest.DeadlineSoon:
 		e.allow(os.ErrDeadlineExceeded)
 	}
 	switch {
@@ -465,7 +426,7 @@ func (m *fzStreamModel) checkRead(e fzExpect, p []byte, n int, err error) {
 			m.failf("read(%d) = %v; want %v", len(p), err, e)
 		}
 		if want == os.ErrDeadlineExceeded {
-			m.rdl = fzDlPast // it passed and stays passed until set again
+			m.rdl = fdtest.DeadlinePast // it passed and stays passed until set again
 		}
 	}
 }
@@ -488,7 +449,7 @@ func (m *fzStreamModel) checkWrite(e fzExpect, l, n int, err error) {
 			m.failf("write(%d) = %d, %v; want n == 0 (or a partial write where the buffer is full: %v)", l, n, err, e.partial)
 		}
 		if want == os.ErrDeadlineExceeded {
-			m.wdl = fzDlPast
+			m.wdl = fdtest.DeadlinePast
 		}
 	}
 	if !m.rClosed {
@@ -550,7 +511,7 @@ func (m *fzStreamModel) write(k fzCtx, plain bool, x byte, l int, clamp bool) {
 
 func (m *fzStreamModel) setDeadline(s *fdstream.Stream, op string, arg byte, read, write bool) {
 	m.t.Helper()
-	at, k := fzDeadlineTime(arg)
+	at, k := fdtest.DeadlineTime(arg)
 	var err error
 	switch {
 	case read && write:
@@ -560,7 +521,7 @@ func (m *fzStreamModel) setDeadline(s *fdstream.Stream, op string, arg byte, rea
 	default:
 		err = s.SetWriteDeadline(at)
 	}
-	m.note("%s(%s) = %v", op, fzDlNames[k], err)
+	m.note("%s(%s) = %v", op, fdtest.DeadlineNames[k], err)
 	closed := (s == m.r && m.rClosed) || (s == m.w && m.wClosed)
 	if closed {
 		if !errors.Is(err, os.ErrClosed) {
@@ -626,8 +587,8 @@ func (m *fzStreamModel) recv(ch <-chan fzResult) fzResult {
 // action x%7 once it is blocked, and checks its result.
 func (m *fzStreamModel) blockedRead(x, arg byte) {
 	m.t.Helper()
-	l := max(1, fzSize(arg))
-	if m.rClosed || m.wClosed || m.pending() > 0 || m.rdl == fzDlPast || m.rdl == fzDlSoon {
+	l := max(1, fdtest.FuzzSize(arg))
+	if m.rClosed || m.wClosed || m.pending() > 0 || m.rdl == fdtest.DeadlinePast || m.rdl == fdtest.DeadlineSoon {
 		m.note("cannot block: short read instead")
 		m.read(fzCtxShort, false, x, l)
 		return
@@ -646,7 +607,7 @@ func (m *fzStreamModel) blockedRead(x, arg byte) {
 	switch action := x % 7; action {
 	case 0, 6: // data arrives (6: after the deadline was moved while blocked)
 		if action == 6 {
-			at, k := fzDeadlineTime(3) // an hour ahead
+			at, k := fdtest.DeadlineTime(3) // an hour ahead
 			if err := m.r.SetReadDeadline(at); err != nil {
 				m.failf("SetReadDeadline while blocked = %v", err)
 			}
@@ -654,7 +615,7 @@ func (m *fzStreamModel) blockedRead(x, arg byte) {
 			// No wait for a second block: on the runtime poller the
 			// runtime re-arms its timer without waking the call.
 		}
-		if m.wdl == fzDlPast || m.wdl == fzDlSoon {
+		if m.wdl == fdtest.DeadlinePast || m.wdl == fdtest.DeadlineSoon {
 			m.setDeadline(m.w, "SetWriteDeadline", 0, false, true) // none
 		}
 		k := max(1, int(arg%64))
@@ -692,9 +653,9 @@ func (m *fzStreamModel) blockedRead(x, arg byte) {
 // blocks in the reactor, ends it with action x%5, and checks its result.
 func (m *fzStreamModel) blockedWrite(x, arg byte) {
 	m.t.Helper()
-	if m.rClosed || m.wClosed || m.wdl == fzDlPast || m.wdl == fzDlSoon {
+	if m.rClosed || m.wClosed || m.wdl == fdtest.DeadlinePast || m.wdl == fdtest.DeadlineSoon {
 		m.note("cannot block: short write instead")
-		m.write(fzCtxShort, false, x, fzSize(arg), false)
+		m.write(fzCtxShort, false, x, fdtest.FuzzSize(arg), false)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
@@ -732,7 +693,7 @@ func (m *fzStreamModel) blockedWrite(x, arg byte) {
 		// Drain: read everything pending and all l bytes while the
 		// write goes on; then it must return l, nil.
 		m.note("draining while the write is blocked")
-		if m.rdl == fzDlPast || m.rdl == fzDlSoon {
+		if m.rdl == fdtest.DeadlinePast || m.rdl == fdtest.DeadlineSoon {
 			m.setDeadline(m.r, "SetReadDeadline", 0, true, false) // none
 		}
 		m.wrote(l)
@@ -742,7 +703,7 @@ func (m *fzStreamModel) blockedWrite(x, arg byte) {
 				m.failf("model: drain with nothing pending")
 			}
 			// At most about 64 reads: an iteration stays fast.
-			m.read(fzCtxHang, false, 0, max(l/64, fzSize(arg)))
+			m.read(fzCtxHang, false, 0, max(l/64, fdtest.FuzzSize(arg)))
 		}
 		res := m.recv(ch)
 		m.note("blocked write(%d) = %d, %v", l, res.n, res.err)
@@ -847,21 +808,21 @@ func fzRunStreamOps(t *testing.T, data []byte) {
 		m.trace = append(m.trace, fzRec{op: op, x: x, arg: arg})
 		switch op {
 		case fzOpWrite:
-			m.write(fzCtxHang, false, x, fzSize(arg), true)
+			m.write(fzCtxHang, false, x, fdtest.FuzzSize(arg), true)
 		case fzOpWriteShort:
-			m.write(fzCtxShort, false, x, fzSize(arg)*4, false)
+			m.write(fzCtxShort, false, x, fdtest.FuzzSize(arg)*4, false)
 		case fzOpWriteCanceled:
-			m.write(fzCtxCanceled, false, x, fzSize(arg), true)
+			m.write(fzCtxCanceled, false, x, fdtest.FuzzSize(arg), true)
 		case fzOpWritePlain:
-			m.write(fzCtxHang, true, x, fzSize(arg), true)
+			m.write(fzCtxHang, true, x, fdtest.FuzzSize(arg), true)
 		case fzOpRead:
-			m.read(fzCtxHang, false, x, fzSize(arg))
+			m.read(fzCtxHang, false, x, fdtest.FuzzSize(arg))
 		case fzOpReadShort:
-			m.read(fzCtxShort, false, x, fzSize(arg))
+			m.read(fzCtxShort, false, x, fdtest.FuzzSize(arg))
 		case fzOpReadCanceled:
-			m.read(fzCtxCanceled, false, x, fzSize(arg))
+			m.read(fzCtxCanceled, false, x, fdtest.FuzzSize(arg))
 		case fzOpReadPlain:
-			m.read(fzCtxHang, true, x, fzSize(arg))
+			m.read(fzCtxHang, true, x, fdtest.FuzzSize(arg))
 		case fzOpZero:
 			if k := fzCtx((x >> 1) % 3); x&1 == 0 {
 				m.read(k, false, x, 0)

@@ -138,42 +138,6 @@ func fzFill(p []byte, salt, off uint64) {
 	}
 }
 
-// fzSize maps a fuzz byte to a transfer size: 0..127 as is, then steps of
-// 64 bytes up to about 6 KiB, then steps of 2 KiB up to 64 KiB.
-func fzSize(b byte) int {
-	switch {
-	case b < 128:
-		return int(b)
-	case b < 224:
-		return 128 + int(b-128)*64
-	}
-	return int(b-223) * 2048
-}
-
-type fzDeadline uint8
-
-const (
-	fzDlNone fzDeadline = iota // no deadline
-	fzDlPast                   // passed: every call fails at entry
-	fzDlSoon                   // microseconds ahead: may or may not have passed
-	fzDlFar                    // an hour ahead
-)
-
-var fzDlNames = [...]string{"none", "past", "soon", "far"}
-
-func fzDeadlineTime(b byte) (time.Time, fzDeadline) {
-	switch k := fzDeadline(b % 4); k {
-	case fzDlPast:
-		return time.Now().Add(-time.Second), k
-	case fzDlSoon:
-		return time.Now().Add(time.Duration(1+int(b>>2)%32*10) * time.Microsecond), k
-	case fzDlFar:
-		return time.Now().Add(time.Hour), k
-	default:
-		return time.Time{}, fzDlNone
-	}
-}
-
 type fzCtx uint8
 
 const (
@@ -232,7 +196,7 @@ type fzEnd struct {
 	c    *adapters.Conn
 
 	closed, rClosed, wDone bool // Close, CloseRead, CloseWrite happened
-	rdl, wdl               fzDeadline
+	rdl, wdl               fdtest.Deadline
 }
 
 func (e *fzEnd) canRead() bool  { return !e.closed && !e.rClosed }
@@ -273,7 +237,7 @@ func (m *fzConnModel) failf(format string, args ...any) {
 	for i, e := range m.end {
 		d := &m.dir[i]
 		fmt.Fprintf(&b, "\nmodel %s: closed=%v rClosed=%v wDone=%v rdl=%s wdl=%s; %s->: written=%d read=%d",
-			e.name, e.closed, e.rClosed, e.wDone, fzDlNames[e.rdl], fzDlNames[e.wdl], e.name, d.wOff, d.rOff)
+			e.name, e.closed, e.rClosed, e.wDone, fdtest.DeadlineNames[e.rdl], fdtest.DeadlineNames[e.wdl], e.name, d.wOff, d.rOff)
 	}
 	b.WriteString("\noperations:")
 	for i, r := range m.trace {
@@ -334,10 +298,10 @@ func (m *fzConnModel) expectRead(e int, k fzCtx, l int) fzExpect {
 		x.allow(context.DeadlineExceeded)
 	}
 	switch me.rdl {
-	case fzDlPast:
+	case fdtest.DeadlinePast:
 		x.allow(os.ErrDeadlineExceeded)
 		return x
-	case fzDlSoon:
+	case fdtest.DeadlineSoon:
 		x.allow(os.ErrDeadlineExceeded)
 	}
 	switch {
@@ -363,10 +327,10 @@ func (m *fzConnModel) expectWrite(e int, k fzCtx, n int) fzExpect {
 		x.allow(context.DeadlineExceeded)
 	}
 	switch me.wdl {
-	case fzDlPast:
+	case fdtest.DeadlinePast:
 		x.allow(os.ErrDeadlineExceeded)
 		return x
-	case fzDlSoon:
+	case fdtest.DeadlineSoon:
 		x.allow(os.ErrDeadlineExceeded)
 	}
 	switch {
@@ -417,7 +381,7 @@ func (m *fzConnModel) checkRead(e int, x fzExpect, p []byte, n int, err error) {
 			m.failf("read(%d) = %v; want %v", len(p), err, x)
 		}
 		if want == os.ErrDeadlineExceeded {
-			m.end[e].rdl = fzDlPast
+			m.end[e].rdl = fdtest.DeadlinePast
 		}
 	}
 }
@@ -439,7 +403,7 @@ func (m *fzConnModel) checkWrite(e int, x fzExpect, l, n int, err error) {
 			m.failf("write(%d) = %d, %v; want n == 0 (or a partial write where the pipe is full: %v)", l, n, err, x.partial)
 		}
 		if want == os.ErrDeadlineExceeded {
-			m.end[e].wdl = fzDlPast
+			m.end[e].wdl = fdtest.DeadlinePast
 		}
 	}
 	if m.end[1-e].canRead() {
@@ -502,7 +466,7 @@ func (m *fzConnModel) write(e int, k fzCtx, x byte, l int, clamp bool) {
 func (m *fzConnModel) setDeadline(e int, op string, arg byte, read, write bool) {
 	m.t.Helper()
 	me := &m.end[e]
-	at, k := fzDeadlineTime(arg)
+	at, k := fdtest.DeadlineTime(arg)
 	var err error
 	switch {
 	case read && write:
@@ -512,7 +476,7 @@ func (m *fzConnModel) setDeadline(e int, op string, arg byte, read, write bool) 
 	default:
 		err = me.c.SetWriteDeadline(at)
 	}
-	m.note("%s(%s) = %v", op, fzDlNames[k], err)
+	m.note("%s(%s) = %v", op, fdtest.DeadlineNames[k], err)
 	if me.closed {
 		// SetDeadline's doc: after Close it returns an error wrapping
 		// net.ErrClosed (as net's own connections do).
@@ -605,8 +569,8 @@ func (m *fzConnModel) recv(ch <-chan fzResult) fzResult {
 func (m *fzConnModel) blockedRead(e int, x, arg byte) {
 	m.t.Helper()
 	me, peer, d := &m.end[e], &m.end[1-e], &m.dir[1-e]
-	l := max(1, fzSize(arg))
-	if !me.canRead() || !peer.canWrite() || d.pending() > 0 || me.rdl == fzDlPast || me.rdl == fzDlSoon {
+	l := max(1, fdtest.FuzzSize(arg))
+	if !me.canRead() || !peer.canWrite() || d.pending() > 0 || me.rdl == fdtest.DeadlinePast || me.rdl == fdtest.DeadlineSoon {
 		m.note("cannot block: short read instead")
 		m.read(e, fzCtxShort, x, l)
 		return
@@ -622,7 +586,7 @@ func (m *fzConnModel) blockedRead(e int, x, arg byte) {
 	var exp fzExpect
 	switch action := x % 7; action {
 	case 0: // the peer writes
-		if peer.wdl == fzDlPast || peer.wdl == fzDlSoon {
+		if peer.wdl == fdtest.DeadlinePast || peer.wdl == fdtest.DeadlineSoon {
 			m.setDeadline(1-e, "SetWriteDeadline", 0, false, true)
 		}
 		k := max(1, int(arg%64))
@@ -661,9 +625,9 @@ func (m *fzConnModel) blockedRead(e int, x, arg byte) {
 func (m *fzConnModel) blockedWrite(e int, x, arg byte) {
 	m.t.Helper()
 	me, peer, d := &m.end[e], &m.end[1-e], &m.dir[e]
-	if !me.canWrite() || !peer.canRead() || me.wdl == fzDlPast || me.wdl == fzDlSoon {
+	if !me.canWrite() || !peer.canRead() || me.wdl == fdtest.DeadlinePast || me.wdl == fdtest.DeadlineSoon {
 		m.note("cannot block: short write instead")
-		m.write(e, fzCtxShort, x, fzSize(arg)*4, false)
+		m.write(e, fzCtxShort, x, fdtest.FuzzSize(arg)*4, false)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
@@ -716,12 +680,12 @@ func (m *fzConnModel) blockedWrite(e int, x, arg byte) {
 		exp.allow(syscall.EPIPE)
 	case 6: // the peer drains everything; the write completes
 		m.note("peer drains")
-		if peer.rdl == fzDlPast || peer.rdl == fzDlSoon {
+		if peer.rdl == fdtest.DeadlinePast || peer.rdl == fdtest.DeadlineSoon {
 			m.setDeadline(1-e, "SetReadDeadline", 0, true, false)
 		}
 		d.wOff += uint64(l)
 		for d.pending() > 0 {
-			m.read(1-e, fzCtxHang, 0, max(l/64, fzSize(arg)))
+			m.read(1-e, fzCtxHang, 0, max(l/64, fdtest.FuzzSize(arg)))
 		}
 		res := m.recv(ch)
 		m.note("write(%d) = %d, %v", l, res.n, res.err)
@@ -827,17 +791,17 @@ func fzRunConnOps(t *testing.T, data []byte) {
 		ei := int(e)
 		switch op {
 		case fzOpWrite:
-			m.write(ei, fzCtxNone, x, fzSize(arg), true)
+			m.write(ei, fzCtxNone, x, fdtest.FuzzSize(arg), true)
 		case fzOpWriteShort:
-			m.write(ei, fzCtxShort, x, fzSize(arg)*4, false)
+			m.write(ei, fzCtxShort, x, fdtest.FuzzSize(arg)*4, false)
 		case fzOpWriteCanceled:
-			m.write(ei, fzCtxCanceled, x, fzSize(arg), true)
+			m.write(ei, fzCtxCanceled, x, fdtest.FuzzSize(arg), true)
 		case fzOpRead:
-			m.read(ei, fzCtxNone, x, fzSize(arg))
+			m.read(ei, fzCtxNone, x, fdtest.FuzzSize(arg))
 		case fzOpReadShort:
-			m.read(ei, fzCtxShort, x, fzSize(arg))
+			m.read(ei, fzCtxShort, x, fdtest.FuzzSize(arg))
 		case fzOpReadCanceled:
-			m.read(ei, fzCtxCanceled, x, fzSize(arg))
+			m.read(ei, fzCtxCanceled, x, fdtest.FuzzSize(arg))
 		case fzOpSetReadDeadline:
 			m.setDeadline(ei, "SetReadDeadline", arg, true, false)
 		case fzOpSetWriteDeadline:
@@ -877,7 +841,7 @@ func fzRunConnOps(t *testing.T, data []byte) {
 	for e := range m.end {
 		me, d := &m.end[e], &m.dir[1-e]
 		if me.canRead() {
-			if me.rdl != fzDlNone {
+			if me.rdl != fdtest.DeadlineNone {
 				m.setDeadline(e, "SetReadDeadline", 0, true, false)
 			}
 			for d.pending() > 0 {
