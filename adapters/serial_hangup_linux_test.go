@@ -241,12 +241,7 @@ func TestSerialHangUpVhangup(t *testing.T) {
 // skipped, saying so.
 func serialSocat(t *testing.T) (*exec.Cmd, string, string) {
 	t.Helper()
-	if _, err := exec.LookPath("socat"); err != nil {
-		if os.Getenv("FDSTREAM_NEED_SOCAT") != "" {
-			t.Fatalf("socat is required (FDSTREAM_NEED_SOCAT is set): %v", err)
-		}
-		t.Skipf("socat not installed (apt-get install socat; .ci/run does): %v", err)
-	}
+	fdtest.NeedTool(t, "socat")
 	cmd := exec.Command("socat", "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // socatPair is socat relaying between two ptys, a null-modem cable:
@@ -27,7 +29,7 @@ type socatPair struct {
 // stopped at cleanup if the test has not stopped it.
 func startSocat(t *testing.T, a, b string) *socatPair {
 	t.Helper()
-	needTool(t, "socat")
+	fdtest.NeedTool(t, "socat")
 	cmd := exec.Command("socat", "-d", "-d", "pty,raw,echo=0,link="+a, "pty,raw,echo=0,link="+b)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
