@@ -61,42 +61,6 @@ func fzContext(k fzCtx, x byte) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), fdtest.Hang)
 }
 
-// fzExpect is the set of outcomes a model allows for one read or write.
-type fzExpect struct {
-	errs    []error // errors allowed with n == 0 (and with 0 < n < len for partial writes)
-	data    bool    // a read may return 1..min(len(p), pending) bytes
-	eof     bool    // a read may return 0, io.EOF
-	full    bool    // a write may return len(p), nil (a read of len 0: 0, nil)
-	partial bool    // a write may return 0 < n < len(p) with one of errs
-}
-
-func (e *fzExpect) allow(err error) { e.errs = append(e.errs, err) }
-
-// blocks reports whether the call could wait with nothing to end the wait
-// but the hang limit: the model must never issue such a call.
-func (e *fzExpect) blocks() bool {
-	return !e.data && !e.eof && !e.full && len(e.errs) == 0
-}
-
-// match returns the allowed error err wraps, or nil.
-func (e *fzExpect) match(err error) error {
-	for _, want := range e.errs {
-		if errors.Is(err, want) {
-			return want
-		}
-	}
-	return nil
-}
-
-func (e fzExpect) String() string {
-	var b strings.Builder
-	for _, err := range e.errs {
-		fmt.Fprintf(&b, "[%v] ", err)
-	}
-	fmt.Fprintf(&b, "data=%v eof=%v full=%v partial=%v", e.data, e.eof, e.full, e.partial)
-	return b.String()
-}
-
 // FuzzStreamOps decodes its input into a sequence of at most 64
 // operations on a connected pair of Streams (a pipe, or a socketpair made
 // with unix.Socketpair and NewStream: the first byte chooses) and checks
@@ -322,88 +286,88 @@ func (m *fzStreamModel) checkPathErr(err error, op string, s *fdstream.Stream) {
 	}
 }
 
-func (m *fzStreamModel) expectRead(k fzCtx, l int) fzExpect {
-	var e fzExpect
+func (m *fzStreamModel) expectRead(k fzCtx, l int) fdtest.Expect {
+	var e fdtest.Expect
 	switch {
 	case m.rClosed:
-		e.allow(os.ErrClosed)
+		e.Allow(os.ErrClosed)
 		return e
 	case l == 0:
-		e.full = true // before any ctx or deadline check
+		e.Full = true // before any ctx or deadline check
 		return e
 	case k == fzCtxCanceled:
-		e.allow(context.Canceled)
+		e.Allow(context.Canceled)
 		return e
 	case k == fzCtxShort:
-		e.allow(context.DeadlineExceeded)
+		e.Allow(context.DeadlineExceeded)
 	}
 	switch m.rdl {
 	case fdtest.DeadlinePast:
-		e.allow(os.ErrDeadlineExceeded)
+		e.Allow(os.ErrDeadlineExceeded)
 		return e
 	case fdtest.DeadlineSoon:
-		e.allow(os.ErrDeadlineExceeded)
+		e.Allow(os.ErrDeadlineExceeded)
 	}
 	switch {
 	case m.pending() > 0:
-		e.data = true
+		e.Data = true
 	case m.wClosed:
-		e.eof = true
+		e.EOF = true
 	}
 	return e
 }
 
-func (m *fzStreamModel) expectWrite(k fzCtx, n int) fzExpect {
-	var e fzExpect
+func (m *fzStreamModel) expectWrite(k fzCtx, n int) fdtest.Expect {
+	var e fdtest.Expect
 	switch {
 	case m.wClosed:
-		e.allow(os.ErrClosed)
+		e.Allow(os.ErrClosed)
 		return e
 	case k == fzCtxCanceled:
-		e.allow(context.Canceled)
+		e.Allow(context.Canceled)
 		return e
 	case k == fzCtxShort:
-		e.allow(context.DeadlineExceeded)
+		e.Allow(context.DeadlineExceeded)
 	}
 	switch m.wdl {
 	case fdtest.DeadlinePast:
-		e.allow(os.ErrDeadlineExceeded)
+		e.Allow(os.ErrDeadlineExceeded)
 		return e
 	case fdtest.DeadlineSoon:
-		e.allow(os.ErrDeadlineExceeded)
+		e.Allow(os.ErrDeadlineExceeded)
 	}
 	switch {
 	case n == 0:
-		e.full = true
+		e.Full = true
 	case m.rClosed:
-		e.allow(syscall.EPIPE)
+		e.Allow(syscall.EPIPE)
 		if m.sock {
 			// A unix socket whose peer closed with unread data may
 			// report ECONNRESET once, depending on the kernel.
-			e.allow(syscall.ECONNRESET)
+			e.Allow(syscall.ECONNRESET)
 		}
 	case m.fits(n):
-		e.full = true
+		e.Full = true
 	default:
-		e.full = true
-		if len(e.errs) > 0 {
-			e.partial = true
+		e.Full = true
+		if len(e.Errs) > 0 {
+			e.Partial = true
 		}
 	}
 	return e
 }
 
 // checkRead checks a read's result against e and advances the model.
-func (m *fzStreamModel) checkRead(e fzExpect, p []byte, n int, err error) {
+func (m *fzStreamModel) checkRead(e fdtest.Expect, p []byte, n int, err error) {
 	m.t.Helper()
 	m.note("read(%d) = %d, %v", len(p), n, err)
 	switch {
 	case err == nil && len(p) == 0:
-		if !e.full || n != 0 {
+		if !e.Full || n != 0 {
 			m.failf("zero-length read = %d, nil; want %v", n, e)
 		}
 	case err == nil:
-		if !e.data || n < 1 || n > min(len(p), m.pending()) {
+		if !e.Data || n < 1 || n > min(len(p), m.pending()) {
 			m.failf("read(%d) = %d, nil; want %v with %d pending", len(p), n, e, m.pending())
 		}
 		for i := 0; i < n; i++ {
@@ -413,7 +377,7 @@ func (m *fzStreamModel) checkRead(e fzExpect, p []byte, n int, err error) {
 		}
 		m.consumed(p[:n])
 	case err == io.EOF:
-		if !e.eof || n != 0 {
+		if !e.EOF || n != 0 {
 			m.failf("read(%d) = %d, io.EOF; want %v", len(p), n, e)
 		}
 	default:
@@ -421,7 +385,7 @@ func (m *fzStreamModel) checkRead(e fzExpect, p []byte, n int, err error) {
 			m.failf("read(%d) = %d, %v: n must be 0 with an error", len(p), n, err)
 		}
 		m.checkPathErr(err, "read", m.r)
-		want := e.match(err)
+		want := e.Match(err)
 		if want == nil {
 			m.failf("read(%d) = %v; want %v", len(p), err, e)
 		}
@@ -432,21 +396,21 @@ func (m *fzStreamModel) checkRead(e fzExpect, p []byte, n int, err error) {
 }
 
 // checkWrite checks a write's result against e and advances the model.
-func (m *fzStreamModel) checkWrite(e fzExpect, l, n int, err error) {
+func (m *fzStreamModel) checkWrite(e fdtest.Expect, l, n int, err error) {
 	m.t.Helper()
 	m.note("write(%d) = %d, %v", l, n, err)
 	if err == nil {
-		if !e.full || n != l {
+		if !e.Full || n != l {
 			m.failf("write(%d) = %d, nil; want %v", l, n, e)
 		}
 	} else {
 		m.checkPathErr(err, "write", m.w)
-		want := e.match(err)
+		want := e.Match(err)
 		if want == nil {
 			m.failf("write(%d) = %d, %v; want %v", l, n, err, e)
 		}
-		if n < 0 || n >= max(l, 1) || (n > 0 && !e.partial) {
-			m.failf("write(%d) = %d, %v; want n == 0 (or a partial write where the buffer is full: %v)", l, n, err, e.partial)
+		if n < 0 || n >= max(l, 1) || (n > 0 && !e.Partial) {
+			m.failf("write(%d) = %d, %v; want n == 0 (or a partial write where the buffer is full: %v)", l, n, err, e.Partial)
 		}
 		if want == os.ErrDeadlineExceeded {
 			m.wdl = fdtest.DeadlinePast
@@ -469,7 +433,7 @@ func (m *fzStreamModel) pattern(n int) []byte {
 func (m *fzStreamModel) read(k fzCtx, plain bool, x byte, l int) {
 	m.t.Helper()
 	e := m.expectRead(k, l)
-	if e.blocks() {
+	if e.Blocks() {
 		k, plain = fzCtxShort, false
 		e = m.expectRead(k, l)
 		m.note("could block: short ctx instead")
@@ -493,7 +457,7 @@ func (m *fzStreamModel) write(k fzCtx, plain bool, x byte, l int, clamp bool) {
 		l = m.clampFit(l)
 	}
 	e := m.expectWrite(k, l)
-	if e.blocks() {
+	if e.Blocks() {
 		m.failf("the model issued a write(%d) that could block unbounded", l) // clamping prevents it
 	}
 	p := m.pattern(l)
@@ -603,7 +567,7 @@ func (m *fzStreamModel) blockedRead(x, arg byte) {
 		ch <- fzResult{n, err}
 	}()
 	m.watch.await(m.t, m.r, before+1)
-	var e fzExpect
+	var e fdtest.Expect
 	switch action := x % 7; action {
 	case 0, 6: // data arrives (6: after the deadline was moved while blocked)
 		if action == 6 {
@@ -622,27 +586,27 @@ func (m *fzStreamModel) blockedRead(x, arg byte) {
 		ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 		n, err := m.w.WriteContext(ctx, m.pattern(k))
 		cancel()
-		m.checkWrite(fzExpect{full: true}, k, n, err)
-		e.data = true
+		m.checkWrite(fdtest.Expect{Full: true}, k, n, err)
+		e.Data = true
 	case 1:
 		m.close(m.w, &m.wClosed)
-		e.eof = true
+		e.EOF = true
 	case 2:
 		if err := m.r.SetReadDeadline(time.Now().Add(-time.Second)); err != nil {
 			m.failf("SetReadDeadline while blocked = %v", err)
 		}
-		e.allow(os.ErrDeadlineExceeded)
+		e.Allow(os.ErrDeadlineExceeded)
 	case 3:
 		cancel()
-		e.allow(context.Canceled)
+		e.Allow(context.Canceled)
 	case 4:
 		m.close(m.r, &m.rClosed)
-		e.allow(os.ErrClosed)
+		e.Allow(os.ErrClosed)
 	case 5:
 		if err := m.r.SetReadDeadline(time.Now().Add(time.Duration(1+arg%50) * time.Microsecond)); err != nil {
 			m.failf("SetReadDeadline while blocked = %v", err)
 		}
-		e.allow(os.ErrDeadlineExceeded)
+		e.Allow(os.ErrDeadlineExceeded)
 	}
 	m.note("blocked read ended by action %d", x%7)
 	res := m.recv(ch)
@@ -669,25 +633,25 @@ func (m *fzStreamModel) blockedWrite(x, arg byte) {
 		ch <- fzResult{n, err}
 	}()
 	m.watch.await(m.t, m.w, before+1)
-	var e fzExpect
-	e.partial = true
+	var e fdtest.Expect
+	e.Partial = true
 	switch action := x % 5; action {
 	case 0:
 		m.close(m.w, &m.wClosed)
-		e.allow(os.ErrClosed)
+		e.Allow(os.ErrClosed)
 	case 1:
 		if err := m.w.SetWriteDeadline(time.Now().Add(-time.Second)); err != nil {
 			m.failf("SetWriteDeadline while blocked = %v", err)
 		}
-		e.allow(os.ErrDeadlineExceeded)
+		e.Allow(os.ErrDeadlineExceeded)
 	case 2:
 		cancel()
-		e.allow(context.Canceled)
+		e.Allow(context.Canceled)
 	case 3:
 		m.close(m.r, &m.rClosed)
-		e.allow(syscall.EPIPE)
+		e.Allow(syscall.EPIPE)
 		if m.sock {
-			e.allow(syscall.ECONNRESET)
+			e.Allow(syscall.ECONNRESET)
 		}
 	case 4:
 		// Drain: read everything pending and all l bytes while the
@@ -699,7 +663,7 @@ func (m *fzStreamModel) blockedWrite(x, arg byte) {
 		m.wrote(l)
 		for m.pending() > 0 {
 			e := m.expectRead(fzCtxHang, 1)
-			if !e.data {
+			if !e.Data {
 				m.failf("model: drain with nothing pending")
 			}
 			// At most about 64 reads: an iteration stays fast.

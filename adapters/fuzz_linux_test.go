@@ -159,37 +159,6 @@ func fzContext(k fzCtx, x byte) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), fdtest.Hang)
 }
 
-// fzExpect is the set of outcomes the model allows for one read or write.
-type fzExpect struct {
-	errs    []error // errors allowed (n == 0, or 0 < n < len(p) for partial writes)
-	data    bool    // a read may return 1..min(len(p), pending) bytes
-	eof     bool    // a read may return 0, io.EOF
-	full    bool    // a write may return len(p), nil; a zero-length read 0, nil
-	partial bool    // a write may return 0 < n < len(p) with one of errs
-}
-
-func (e *fzExpect) allow(err error) { e.errs = append(e.errs, err) }
-
-func (e *fzExpect) blocks() bool { return !e.data && !e.eof && !e.full && len(e.errs) == 0 }
-
-func (e *fzExpect) match(err error) error {
-	for _, want := range e.errs {
-		if errors.Is(err, want) {
-			return want
-		}
-	}
-	return nil
-}
-
-func (e fzExpect) String() string {
-	var b strings.Builder
-	for _, err := range e.errs {
-		fmt.Fprintf(&b, "[%v] ", err)
-	}
-	fmt.Fprintf(&b, "data=%v eof=%v full=%v partial=%v", e.data, e.eof, e.full, e.partial)
-	return b.String()
-}
-
 // fzEnd is the model of one Conn.
 type fzEnd struct {
 	name string
@@ -281,83 +250,83 @@ func (m *fzConnModel) checkOpErr(err error, op string, e int) {
 
 func (m *fzConnModel) fits(d, n int) bool { return m.dir[d].pending()+n <= m.fitCap }
 
-func (m *fzConnModel) expectRead(e int, k fzCtx, l int) fzExpect {
-	var x fzExpect
+func (m *fzConnModel) expectRead(e int, k fzCtx, l int) fdtest.Expect {
+	var x fdtest.Expect
 	me, d, peer := &m.end[e], &m.dir[1-e], &m.end[1-e]
 	switch {
 	case !me.canRead():
-		x.allow(net.ErrClosed)
+		x.Allow(net.ErrClosed)
 		return x
 	case l == 0:
-		x.full = true
+		x.Full = true
 		return x
 	case k == fzCtxCanceled:
-		x.allow(context.Canceled)
+		x.Allow(context.Canceled)
 		return x
 	case k == fzCtxShort:
-		x.allow(context.DeadlineExceeded)
+		x.Allow(context.DeadlineExceeded)
 	}
 	switch me.rdl {
 	case fdtest.DeadlinePast:
-		x.allow(os.ErrDeadlineExceeded)
+		x.Allow(os.ErrDeadlineExceeded)
 		return x
 	case fdtest.DeadlineSoon:
-		x.allow(os.ErrDeadlineExceeded)
+		x.Allow(os.ErrDeadlineExceeded)
 	}
 	switch {
 	case d.pending() > 0:
-		x.data = true
+		x.Data = true
 	case !peer.canWrite():
-		x.eof = true
+		x.EOF = true
 	}
 	return x
 }
 
-func (m *fzConnModel) expectWrite(e int, k fzCtx, n int) fzExpect {
-	var x fzExpect
+func (m *fzConnModel) expectWrite(e int, k fzCtx, n int) fdtest.Expect {
+	var x fdtest.Expect
 	me, peer := &m.end[e], &m.end[1-e]
 	switch {
 	case !me.canWrite():
-		x.allow(net.ErrClosed)
+		x.Allow(net.ErrClosed)
 		return x
 	case k == fzCtxCanceled:
-		x.allow(context.Canceled)
+		x.Allow(context.Canceled)
 		return x
 	case k == fzCtxShort:
-		x.allow(context.DeadlineExceeded)
+		x.Allow(context.DeadlineExceeded)
 	}
 	switch me.wdl {
 	case fdtest.DeadlinePast:
-		x.allow(os.ErrDeadlineExceeded)
+		x.Allow(os.ErrDeadlineExceeded)
 		return x
 	case fdtest.DeadlineSoon:
-		x.allow(os.ErrDeadlineExceeded)
+		x.Allow(os.ErrDeadlineExceeded)
 	}
 	switch {
 	case n == 0:
-		x.full = true
+		x.Full = true
 	case !peer.canRead():
-		x.allow(syscall.EPIPE)
+		x.Allow(syscall.EPIPE)
 	case m.fits(e, n):
-		x.full = true
+		x.Full = true
 	default:
-		x.full = true
-		x.partial = len(x.errs) > 0
+		x.Full = true
+		x.Partial = len(x.Errs) > 0
 	}
 	return x
 }
 
-func (m *fzConnModel) checkRead(e int, x fzExpect, p []byte, n int, err error) {
+func (m *fzConnModel) checkRead(e int, x fdtest.Expect, p []byte, n int, err error) {
 	m.t.Helper()
 	d := &m.dir[1-e]
 	m.note("read(%d) = %d, %v", len(p), n, err)
 	switch {
 	case err == nil && len(p) == 0:
-		if !x.full || n != 0 {
+		if !x.Full || n != 0 {
 			m.failf("zero-length read = %d, nil; want %v", n, x)
 		}
 	case err == nil:
-		if !x.data || n < 1 || n > min(len(p), d.pending()) {
+		if !x.Data || n < 1 || n > min(len(p), d.pending()) {
 			m.failf("read(%d) = %d, nil; want %v with %d pending", len(p), n, x, d.pending())
 		}
 		for i := 0; i < n; i++ {
@@ -368,7 +337,7 @@ func (m *fzConnModel) checkRead(e int, x fzExpect, p []byte, n int, err error) {
 		d.got = append(d.got, p[:n]...)
 		d.rOff += uint64(n)
 	case err == io.EOF:
-		if !x.eof || n != 0 {
+		if !x.EOF || n != 0 {
 			m.failf("read(%d) = %d, io.EOF; want %v", len(p), n, x)
 		}
 	default:
@@ -376,7 +345,7 @@ func (m *fzConnModel) checkRead(e int, x fzExpect, p []byte, n int, err error) {
 			m.failf("read(%d) = %d, %v: n must be 0 with an error", len(p), n, err)
 		}
 		m.checkOpErr(err, "read", e)
-		want := x.match(err)
+		want := x.Match(err)
 		if want == nil {
 			m.failf("read(%d) = %v; want %v", len(p), err, x)
 		}
@@ -386,21 +355,21 @@ func (m *fzConnModel) checkRead(e int, x fzExpect, p []byte, n int, err error) {
 	}
 }
 
-func (m *fzConnModel) checkWrite(e int, x fzExpect, l, n int, err error) {
+func (m *fzConnModel) checkWrite(e int, x fdtest.Expect, l, n int, err error) {
 	m.t.Helper()
 	m.note("write(%d) = %d, %v", l, n, err)
 	if err == nil {
-		if !x.full || n != l {
+		if !x.Full || n != l {
 			m.failf("write(%d) = %d, nil; want %v", l, n, x)
 		}
 	} else {
 		m.checkOpErr(err, "write", e)
-		want := x.match(err)
+		want := x.Match(err)
 		if want == nil {
 			m.failf("write(%d) = %d, %v; want %v", l, n, err, x)
 		}
-		if n < 0 || n >= max(l, 1) || (n > 0 && !x.partial) {
-			m.failf("write(%d) = %d, %v; want n == 0 (or a partial write where the pipe is full: %v)", l, n, err, x.partial)
+		if n < 0 || n >= max(l, 1) || (n > 0 && !x.Partial) {
+			m.failf("write(%d) = %d, %v; want n == 0 (or a partial write where the pipe is full: %v)", l, n, err, x.Partial)
 		}
 		if want == os.ErrDeadlineExceeded {
 			m.end[e].wdl = fdtest.DeadlinePast
@@ -423,7 +392,7 @@ func (m *fzConnModel) pattern(e, n int) []byte {
 func (m *fzConnModel) read(e int, k fzCtx, x byte, l int) {
 	m.t.Helper()
 	exp := m.expectRead(e, k, l)
-	if exp.blocks() {
+	if exp.Blocks() {
 		k = fzCtxShort
 		exp = m.expectRead(e, k, l)
 		m.note("could block: short ctx instead")
@@ -447,7 +416,7 @@ func (m *fzConnModel) write(e int, k fzCtx, x byte, l int, clamp bool) {
 		l = max(0, min(l, m.fitCap-m.dir[e].pending()))
 	}
 	exp := m.expectWrite(e, k, l)
-	if exp.blocks() {
+	if exp.Blocks() {
 		m.failf("the model issued a write(%d) that could block unbounded", l)
 	}
 	p := m.pattern(e, l)
@@ -583,7 +552,7 @@ func (m *fzConnModel) blockedRead(e int, x, arg byte) {
 		n, err := me.c.ReadContext(ctx, p)
 		ch <- fzResult{n, err}
 	}()
-	var exp fzExpect
+	var exp fdtest.Expect
 	switch action := x % 7; action {
 	case 0: // the peer writes
 		if peer.wdl == fdtest.DeadlinePast || peer.wdl == fdtest.DeadlineSoon {
@@ -591,28 +560,28 @@ func (m *fzConnModel) blockedRead(e int, x, arg byte) {
 		}
 		k := max(1, int(arg%64))
 		n, err := peer.c.Write(m.pattern(1-e, k))
-		m.checkWrite(1-e, fzExpect{full: true}, k, n, err)
-		exp.data = true
+		m.checkWrite(1-e, fdtest.Expect{Full: true}, k, n, err)
+		exp.Data = true
 	case 1:
 		m.closeOp(1-e, "closewrite")
-		exp.eof = true
+		exp.EOF = true
 	case 2:
 		m.closeOp(1-e, "close")
-		exp.eof = true
+		exp.EOF = true
 	case 3:
 		if err := me.c.SetReadDeadline(time.Now().Add(-time.Second)); err != nil {
 			m.failf("SetReadDeadline = %v", err)
 		}
-		exp.allow(os.ErrDeadlineExceeded)
+		exp.Allow(os.ErrDeadlineExceeded)
 	case 4:
 		cancel()
-		exp.allow(context.Canceled)
+		exp.Allow(context.Canceled)
 	case 5:
 		m.closeOp(e, "close")
-		exp.allow(net.ErrClosed)
+		exp.Allow(net.ErrClosed)
 	case 6:
 		m.closeOp(e, "closeread")
-		exp.allow(net.ErrClosed)
+		exp.Allow(net.ErrClosed)
 	}
 	m.note("read ended by action %d", x%7)
 	res := m.recv(ch)
@@ -656,28 +625,28 @@ func (m *fzConnModel) blockedWrite(e int, x, arg byte) {
 			}
 		}
 	}
-	exp := fzExpect{partial: true}
+	exp := fdtest.Expect{Partial: true}
 	switch action := x % 7; action {
 	case 0:
 		m.closeOp(e, "close")
-		exp.allow(net.ErrClosed)
+		exp.Allow(net.ErrClosed)
 	case 1:
 		m.closeOp(e, "closewrite")
-		exp.allow(net.ErrClosed)
+		exp.Allow(net.ErrClosed)
 	case 2:
 		if err := me.c.SetWriteDeadline(time.Now().Add(-time.Second)); err != nil {
 			m.failf("SetWriteDeadline = %v", err)
 		}
-		exp.allow(os.ErrDeadlineExceeded)
+		exp.Allow(os.ErrDeadlineExceeded)
 	case 3:
 		cancel()
-		exp.allow(context.Canceled)
+		exp.Allow(context.Canceled)
 	case 4:
 		m.closeOp(1-e, "close")
-		exp.allow(syscall.EPIPE)
+		exp.Allow(syscall.EPIPE)
 	case 5:
 		m.closeOp(1-e, "closeread")
-		exp.allow(syscall.EPIPE)
+		exp.Allow(syscall.EPIPE)
 	case 6: // the peer drains everything; the write completes
 		m.note("peer drains")
 		if peer.rdl == fdtest.DeadlinePast || peer.rdl == fdtest.DeadlineSoon {
