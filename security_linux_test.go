@@ -94,7 +94,7 @@ type libFd struct {
 	target, from string
 }
 
-// Invariant 14: every descriptor the library opens is O_CLOEXEC. The
+// Guarantee 34: every descriptor the library opens is O_CLOEXEC. The
 // library opens descriptors of every kind — Pipe, Open of a FIFO and of a
 // pty slave by path, adapters.OpenPTY (ptmx and TIOCGPTPEER), FromFile
 // (reopened through /proc/self/fd or dup'ed), the reactors' own epoll fds,
@@ -510,7 +510,7 @@ func TestNoCTTYHelperProcess(t *testing.T) {
 	}
 }
 
-// Invariant 14, ttys: in a session leader that has no controlling
+// Guarantee 34, ttys: in a session leader that has no controlling
 // terminal, opening a pty with adapters.OpenPTY, opening a slave by path
 // with Open, and reopening a slave with FromFile never make it the
 // controlling terminal (/dev/tty stays ENXIO and the pty gets no session).

@@ -215,7 +215,7 @@ func adopt(fd int, name, op string, opts []Option, openAddedNonblock bool) (*Str
 	}
 	s.life.init()
 	// Regular files and block devices are always "ready" as far as poll
-	// is concerned, and epoll refuses them: plain I/O (invariant 10).
+	// is concerned, and epoll refuses them: plain I/O (guarantee 7).
 	pollable := kind != unix.S_IFREG && kind != unix.S_IFBLK
 	if pollable {
 		var err error

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// Semantic 3: a cancelled or timed-out read consumes nothing; the Stream
+// Guarantee 3: a cancelled or timed-out read consumes nothing; the Stream
 // stays usable, and a byte written afterwards is read by the next call.
 func TestStreamReadContextCanceledDuring(t *testing.T) {
 	for _, tr := range transports {
@@ -43,7 +43,7 @@ func TestStreamReadContextCanceledDuring(t *testing.T) {
 	}
 }
 
-// Semantic 3 for deadlines: a timed-out read consumes nothing either.
+// Guarantee 3 for deadlines: a timed-out read consumes nothing either.
 func TestStreamReadDeadlineConsumesNothing(t *testing.T) {
 	r, w := mustPipe(t)
 	r.SetReadDeadline(time.Now().Add(10 * time.Millisecond))

@@ -20,7 +20,7 @@ import (
 	"github.com/fdstream/fdstream"
 )
 
-// Semantic 4: Close from another goroutine unblocks every blocked call:
+// Guarantee 4: Close from another goroutine unblocks every blocked call:
 // a reader waiting for data, readers queued behind it, a ReadContext with
 // a live ctx, and a writer on a full pipe; all see os.ErrClosed.
 func TestStreamCloseUnblocksEverything(t *testing.T) {
@@ -69,7 +69,7 @@ func TestStreamCloseUnblocksEverything(t *testing.T) {
 	}
 }
 
-// Semantic 4: after Close, nothing touches the old fd number, even once a
+// Guarantee 4: after Close, nothing touches the old fd number, even once a
 // new pipe has taken it over.
 func TestStreamClosedNeverTouchesReusedFd(t *testing.T) {
 	r, w := mustPipe(t)
@@ -120,7 +120,7 @@ func TestStreamClosedNeverTouchesReusedFd(t *testing.T) {
 	}
 }
 
-// Semantic 4 under load: Close races with blocked and running reads and
+// Guarantee 4 under load: Close races with blocked and running reads and
 // writes while new pipes reuse the fd numbers; the new pipes' bytes are
 // never stolen or corrupted, and every call ends.
 func TestStreamCloseRacesWithIOAndFdReuse(t *testing.T) {

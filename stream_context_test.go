@@ -14,7 +14,7 @@ import (
 	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
-// Semantic 2: a ctx already done at entry returns at once, without I/O.
+// Guarantee 2: a ctx already done at entry returns at once, without I/O.
 func TestStreamContextDoneAtEntry(t *testing.T) {
 	r, w := mustPipe(t)
 	if _, err := w.Write([]byte("keep")); err != nil {
@@ -38,7 +38,7 @@ func TestStreamContextDoneAtEntry(t *testing.T) {
 	}
 }
 
-// Semantic 2: ctx and the read deadline compose; the earlier wins, and a
+// Guarantee 2: ctx and the read deadline compose; the earlier wins, and a
 // ctx deadline never changes the deadline SetReadDeadline set.
 func TestStreamContextAndDeadlineCompose(t *testing.T) {
 	r, _ := mustPipe(t)
@@ -84,7 +84,7 @@ func TestStreamContextAndDeadlineCompose(t *testing.T) {
 	}
 }
 
-// Semantic 2 (net.Conn's rule): a deadline set while a call is blocked
+// Guarantee 2 (net.Conn's rule): a deadline set while a call is blocked
 // applies to that call; so does moving it later, then earlier.
 func TestStreamDeadlineChangedWhileBlocked(t *testing.T) {
 	watch := watchBlocks(t)

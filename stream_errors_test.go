@@ -15,7 +15,7 @@ import (
 	"github.com/fdstream/fdstream"
 )
 
-// Semantic 5: errors are *os.PathError naming the op and the Stream, and
+// Guarantee 5: errors are *os.PathError naming the op and the Stream, and
 // wrap the std sentinels callers match on.
 func TestStreamErrors(t *testing.T) {
 	r, w := mustPipe(t)

@@ -19,7 +19,7 @@ import (
 	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
-// Semantic 7: a regular file (which epoll refuses) works through plain
+// Guarantee 7: a regular file (which epoll refuses) works through plain
 // I/O, and a done ctx is still honoured before each syscall.
 func TestStreamRegularFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "file")

@@ -19,7 +19,7 @@ import (
 	"github.com/fdstream/fdstream/reactor"
 )
 
-// Semantics 8 and 9 through the Stream: the select backend refuses fds at
+// Guarantees 8 and 9 through the Stream: the select backend refuses fds at
 // or above FD_SETSIZE with a clear error and the fd stays the caller's;
 // the epoll backend takes them.
 func TestStreamSelectRefusesLargeFd(t *testing.T) {
@@ -65,7 +65,7 @@ func TestStreamSelectRefusesLargeFd(t *testing.T) {
 	s.Close()
 }
 
-// Semantic 9: a shard's loop runs only while it has registrations; after
+// Guarantee 9: a shard's loop runs only while it has registrations; after
 // every Stream is closed no goroutine of the library is left, with no
 // goleak ignore option.
 func TestStreamIdleLeavesNoGoroutine(t *testing.T) {
@@ -137,7 +137,7 @@ func testReactors(t *testing.T) []namedReactor {
 	return out
 }
 
-// Guarantee 10, allocations (DESIGN.md invariant 5), on every backend:
+// Guarantee 10, allocations, on every backend:
 // the ready path allocates nothing with any ctx (Background, a long-lived
 // cancellable one, a fresh one per call); a wait allocates nothing with
 // Background or with the ctx of the previous wait; a wait with a fresh

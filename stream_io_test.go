@@ -23,7 +23,7 @@ import (
 	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
-// Semantic 1: the io.Reader contract, checked by testing/iotest on every
+// Guarantee 1: the io.Reader contract, checked by testing/iotest on every
 // transport.
 func TestStreamIOReaderContract(t *testing.T) {
 	for _, tr := range transports {
@@ -44,7 +44,7 @@ func TestStreamIOReaderContract(t *testing.T) {
 	}
 }
 
-// Semantic 1: ReadContext returns as soon as at least one byte is read.
+// Guarantee 1: ReadContext returns as soon as at least one byte is read.
 func TestStreamReadReturnsWhatIsThere(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
@@ -63,7 +63,7 @@ func TestStreamReadReturnsWhatIsThere(t *testing.T) {
 	}
 }
 
-// Semantic 1: len(p) == 0 returns 0, nil at once, even with nothing to read.
+// Guarantee 1: len(p) == 0 returns 0, nil at once, even with nothing to read.
 func TestStreamReadZeroLength(t *testing.T) {
 	r, _ := mustPipe(t)
 	n, err := r.ReadContext(context.Background(), nil)
@@ -76,7 +76,7 @@ func TestStreamReadZeroLength(t *testing.T) {
 	}
 }
 
-// Semantics 1 and 6: end of stream is 0, io.EOF, also for a reader that was
+// Guarantees 1 and 6: end of stream is 0, io.EOF, also for a reader that was
 // blocked when the writer went away, on every transport (a pty master
 // after its slave closed included: EIO becomes EOF), and stays so.
 func TestStreamReadEOFWhenWriterGone(t *testing.T) {
@@ -106,7 +106,7 @@ func TestStreamReadEOFWhenWriterGone(t *testing.T) {
 	}
 }
 
-// Semantic 6: a pty master whose slave hung up reads io.EOF, not EIO, and
+// Guarantee 6: a pty master whose slave hung up reads io.EOF, not EIO, and
 // the reactor does not spin on the hang-up: while the master stays open
 // and registered, its shard loop stays asleep.
 func TestStreamPTYHangupIsEOFWithoutSpinning(t *testing.T) {
@@ -140,7 +140,7 @@ func TestStreamPTYHangupIsEOFWithoutSpinning(t *testing.T) {
 	}
 }
 
-// Semantic 6: a write after the reader is gone returns EPIPE (a blocked
+// Guarantee 6: a write after the reader is gone returns EPIPE (a blocked
 // writer on a full pipe is woken for it) and does not kill the process.
 func TestStreamWriteEPIPEWhenReaderGone(t *testing.T) {
 	for _, name := range []string{"pipe", "socketpair"} {
@@ -172,7 +172,7 @@ func TestStreamWriteEPIPEWhenReaderGone(t *testing.T) {
 	}
 }
 
-// Semantic 1: WriteContext writes all of p, across many partial writes,
+// Guarantee 1: WriteContext writes all of p, across many partial writes,
 // while a reader drains the other end; the bytes arrive intact.
 func TestStreamWriteContextWritesAll(t *testing.T) {
 	for _, tr := range transports {
@@ -208,7 +208,7 @@ func TestStreamWriteContextWritesAll(t *testing.T) {
 	}
 }
 
-// Semantics 1 and 3: a write that cannot finish returns n < len(p) with
+// Guarantees 1 and 3: a write that cannot finish returns n < len(p) with
 // an error, never a short write with nil, and n is exactly what reached
 // the fd: the reader then gets those n bytes and nothing more.
 func TestStreamWriteShortOnlyWithError(t *testing.T) {

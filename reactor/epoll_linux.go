@@ -21,7 +21,7 @@ const epollEvents = 128
 const wakeIdx = ^uint32(0)
 
 // epollPoller is one shard's epoll instance. Every fd is added once, for
-// both directions, edge-triggered (invariant 1), so the wait path needs no
+// both directions, edge-triggered (register once), so the wait path needs no
 // epoll_ctl.
 type epollPoller struct {
 	sh   *shard
@@ -181,7 +181,7 @@ func epollWaitNow(epfd int, evs []unix.EpollEvent) int {
 }
 
 // deliver decodes a batch and wakes the waiters. Hang-ups and errors wake
-// both directions (invariant 13): the reader will see EOF, the writer EPIPE.
+// both directions (guarantee 6): the reader will see EOF, the writer EPIPE.
 func (p *epollPoller) deliver(evs []unix.EpollEvent) {
 	const (
 		rdMask = unix.EPOLLIN | unix.EPOLLPRI | unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR

@@ -6,7 +6,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Invariant 7: a token names one registration forever. Once a slot is
+// Guarantee 45: a token names one registration forever. Once a slot is
 // released and reused, the old token finds nothing, so an event the
 // kernel queued for the old registration wakes no stranger.
 func TestStaleTokenIsDropped(t *testing.T) {

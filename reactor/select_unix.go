@@ -63,7 +63,7 @@ func (p *selectPoller) add(r *Registration) error {
 // del stops watching r. If r.fd may be in the sets of a select(2) that is
 // running now, it wakes the loop and waits for that call to return, so
 // that once Deregister returns no syscall will name the fd again: the
-// caller may close it and the kernel may reuse its number (invariant 6).
+// caller may close it and the kernel may reuse its number (guarantee 4).
 // mu held; the wait releases it.
 func (p *selectPoller) del(r *Registration) error {
 	if r.armed == 0 {

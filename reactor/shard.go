@@ -115,7 +115,7 @@ func (sh *shard) deregister(r *Registration) error {
 	sh.count--
 	var stop poller
 	if sh.count == 0 {
-		// Invariant 8: no registrations, no loop. A new registration
+		// Guarantee 9: no registrations, no loop. A new registration
 		// arriving while stop shuts down starts a fresh poller.
 		stop, sh.p = sh.p, nil
 	}
