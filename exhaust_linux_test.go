@@ -432,14 +432,7 @@ func TestFdExhaustionHelperProcess(t *testing.T) {
 	// own open fails first, then each of the loop's (epoll_create1,
 	// eventfd, pipe2), clearly and leaving nothing behind, the caller's fd
 	// open and blocking as it was; then the same reactor works.
-	blocked := make(chan struct{}, 1)
-	fdstream.SetTestHookBlock(func(*fdstream.Stream, reactor.Interest) {
-		select {
-		case blocked <- struct{}{}:
-		default:
-		}
-	})
-	defer fdstream.SetTestHookBlock(nil)
+	blocked := blockSignal(t)
 	for _, c := range []struct {
 		name string
 		cfg  reactor.Config

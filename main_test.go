@@ -44,6 +44,22 @@ func watchBlocks(t *testing.T) *blockWatch {
 	return w
 }
 
+// blockSignal installs the package's block hook for the duration of t and
+// returns a channel that gets a value (at most one pending) each time a
+// call on any Stream blocks: for a child process that must tell its
+// parent when a read is really waiting.
+func blockSignal(t *testing.T) <-chan struct{} {
+	blocked := make(chan struct{}, 1)
+	fdstream.SetTestHookBlock(func(*fdstream.Stream, reactor.Interest) {
+		select {
+		case blocked <- struct{}{}:
+		default:
+		}
+	})
+	t.Cleanup(func() { fdstream.SetTestHookBlock(nil) })
+	return blocked
+}
+
 // reset forgets every count, for a test that reuses the watch round after
 // round on new Streams.
 func (w *blockWatch) reset() {

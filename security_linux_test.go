@@ -587,14 +587,7 @@ func TestStdioTTYHelperProcess(t *testing.T) {
 		return
 	}
 
-	blocked := make(chan struct{}, 1)
-	fdstream.SetTestHookBlock(func(*fdstream.Stream, reactor.Interest) {
-		select {
-		case blocked <- struct{}{}:
-		default:
-		}
-	})
-	defer fdstream.SetTestHookBlock(nil)
+	blocked := blockSignal(t)
 	for _, r := range []struct {
 		name string
 		read func(ctx context.Context, p []byte) (int, error)
