@@ -492,7 +492,7 @@ func TestStreamCloseRacesWithEveryMethod(t *testing.T) {
 				}
 				var ids [2]unix.Stat_t
 				for j, s := range []*fdstream.Stream{r, w} {
-					if err := control(s, func(fd int) error { return unix.Fstat(fd, &ids[j]) }); err != nil {
+					if err := fdtest.Control(s, func(fd int) error { return unix.Fstat(fd, &ids[j]) }); err != nil {
 						t.Fatal(err)
 					}
 				}

@@ -687,7 +687,7 @@ func (m *fzStreamModel) checkKernel() {
 		return
 	}
 	var n int
-	if err := control(m.r, func(fd int) error {
+	if err := fdtest.Control(m.r, func(fd int) error {
 		var err error
 		n, err = unix.IoctlGetInt(fd, unix.TIOCINQ)
 		return err
@@ -707,7 +707,7 @@ func fzStreamPair(t *testing.T, sock bool) (r, w *fdstream.Stream, fitCap, block
 			t.Fatal(err)
 		}
 		var size int
-		if err := control(w, func(fd int) error {
+		if err := fdtest.Control(w, func(fd int) error {
 			var err error
 			size, err = unix.FcntlInt(uintptr(fd), unix.F_GETPIPE_SZ, 0)
 			return err
@@ -735,7 +735,7 @@ func fzStreamPair(t *testing.T, sock bool) (r, w *fdstream.Stream, fitCap, block
 		t.Fatal(err)
 	}
 	var sndbuf int
-	if err := control(w, func(fd int) error {
+	if err := fdtest.Control(w, func(fd int) error {
 		var err error
 		sndbuf, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
 		return err

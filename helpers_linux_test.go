@@ -5,13 +5,13 @@ package fdstream_test
 import (
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/internal/fdtest"
+	"github.com/fdstream/fdstream/internal/streamtest"
 )
 
 // transport is a connected pair of Streams over one kind of fd.
@@ -75,41 +75,11 @@ func mustSocketpair(t *testing.T, opts ...fdstream.Option) (a, b *fdstream.Strea
 // so bytes pass unchanged in both directions.
 func mustPTY(t *testing.T, opts ...fdstream.Option) (master, slave *fdstream.Stream) {
 	t.Helper()
-	master, err := fdstream.Open("/dev/ptmx", os.O_RDWR, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { master.Close() })
-	var path string
-	err = control(master, func(fd int) (err error) {
-		path, err = fdtest.UnlockPTY(fd)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	slave, err = fdstream.Open(path, os.O_RDWR, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { slave.Close() })
-	if err := control(slave, fdtest.MakeRaw); err != nil {
+	master, slave = streamtest.PTY(t, opts...)
+	if err := fdtest.Control(slave, fdtest.MakeRaw); err != nil {
 		t.Fatal(err)
 	}
 	return master, slave
-}
-
-// control runs f on c's descriptor (a Stream's or an *os.File's).
-func control(c syscall.Conn, f func(fd int) error) error {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
-		return err
-	}
-	return ferr
 }
 
 // pending reports how many bytes are queued to be read on s (FIONREAD),
@@ -117,7 +87,7 @@ func control(c syscall.Conn, f func(fd int) error) error {
 func pending(t *testing.T, s *fdstream.Stream) int {
 	t.Helper()
 	var n int
-	if err := control(s, func(fd int) error {
+	if err := fdtest.Control(s, func(fd int) error {
 		var err error
 		n, err = unix.IoctlGetInt(fd, unix.TIOCINQ) // FIONREAD
 		return err

@@ -169,7 +169,7 @@ func TestDescriptorsAreCloseOnExec(t *testing.T) {
 	must(err)
 	keep(ptmx)
 	var ptn int
-	must(control(ptmx, func(fd int) error {
+	must(fdtest.Control(ptmx, func(fd int) error {
 		if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
 			return err
 		}
@@ -439,7 +439,7 @@ func TestNoCTTYHelperProcess(t *testing.T) {
 		}
 		defer m.Close()
 		defer s.Close()
-		control(m, func(fd int) error { report("adapters.OpenPTY", fd); return nil })
+		fdtest.Control(m, func(fd int) error { report("adapters.OpenPTY", fd); return nil })
 
 		mfd, path, err := fdtest.RawPTY(0)
 		if err != nil {
@@ -664,7 +664,7 @@ func TestStdioTTYSharedWithParent(t *testing.T) {
 	nonblocking := func() bool {
 		t.Helper()
 		var fl int
-		if err := control(tty, func(fd int) error {
+		if err := fdtest.Control(tty, func(fd int) error {
 			var err error
 			fl, err = unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 			return err

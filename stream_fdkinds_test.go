@@ -39,7 +39,7 @@ func TestStreamRegularFile(t *testing.T) {
 	if n, err := s.WriteContext(canceled, []byte("never")); n != 0 || !errors.Is(err, context.Canceled) {
 		t.Fatalf("WriteContext(done) = %d, %v", n, err)
 	}
-	if err := control(s, func(fd int) error { _, err := unix.Seek(fd, 0, 0); return err }); err != nil {
+	if err := fdtest.Control(s, func(fd int) error { _, err := unix.Seek(fd, 0, 0); return err }); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.ReadContext(canceled, make([]byte, 5)); n != 0 || !errors.Is(err, context.Canceled) {
@@ -217,7 +217,7 @@ func TestStreamFromFileSharedDescription(t *testing.T) {
 func TestStreamFromFilePTYMasterIsSamePTY(t *testing.T) {
 	m, slave := mustPTY(t)
 	var ptn int
-	if err := control(m, func(fd int) error {
+	if err := fdtest.Control(m, func(fd int) error {
 		var err error
 		ptn, err = unix.IoctlGetInt(fd, unix.TIOCGPTN)
 		return err
@@ -225,7 +225,7 @@ func TestStreamFromFilePTYMasterIsSamePTY(t *testing.T) {
 		t.Fatal(err)
 	}
 	var dupFd int
-	control(m, func(fd int) error {
+	fdtest.Control(m, func(fd int) error {
 		var err error
 		dupFd, err = unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
 		return err
@@ -238,7 +238,7 @@ func TestStreamFromFilePTYMasterIsSamePTY(t *testing.T) {
 	}
 	defer s.Close()
 	var got int
-	control(s, func(fd int) error {
+	fdtest.Control(s, func(fd int) error {
 		var err error
 		got, err = unix.IoctlGetInt(fd, unix.TIOCGPTN)
 		return err
@@ -305,7 +305,7 @@ func TestStreamPlainIOIsBlocking(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	control(s, func(fd int) error {
+	fdtest.Control(s, func(fd int) error {
 		if fl, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); fl&unix.O_NONBLOCK != 0 {
 			t.Error("regular file left O_NONBLOCK")
 		}

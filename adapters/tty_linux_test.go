@@ -20,43 +20,14 @@ import (
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
 	"github.com/fdstream/fdstream/internal/fdtest"
+	"github.com/fdstream/fdstream/internal/streamtest"
 )
-
-// ttyTestPTY opens a pty pair from /dev/ptmx, the slave by its path, in
-// the kernel's default (cooked, echoing) mode. Both close at cleanup.
-func ttyTestPTY(t *testing.T) (master, slave *fdstream.Stream) {
-	t.Helper()
-	master, err := fdstream.Open("/dev/ptmx", os.O_RDWR)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { master.Close() })
-	var path string
-	ttyTestControl(t, master, func(fd int) (err error) {
-		path, err = fdtest.UnlockPTY(fd)
-		return err
-	})
-	slave, err = fdstream.Open(path, os.O_RDWR)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { slave.Close() })
-	return master, slave
-}
 
 // ttyTestControl runs f on s's fd and fails the test if f fails.
 func ttyTestControl(t *testing.T, s *fdstream.Stream, f func(fd int) error) {
 	t.Helper()
-	rc, err := s.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
-		t.Fatal(err)
-	}
-	if ferr != nil {
-		t.Fatalf("ioctl on %s: %v", s.Name(), ferr)
+	if err := fdtest.Control(s, f); err != nil {
+		t.Fatalf("ioctl on %s: %v", s.Name(), err)
 	}
 }
 
@@ -137,7 +108,7 @@ func ttyTestReadN(t *testing.T, s *fdstream.Stream, n int) string {
 }
 
 func TestTTYStateRoundTrip(t *testing.T) {
-	master, slave := ttyTestPTY(t)
+	master, slave := streamtest.PTY(t)
 	orig := ttyTestTermios(t, slave)
 	if orig.Lflag&(unix.ICANON|unix.ECHO) != unix.ICANON|unix.ECHO {
 		t.Fatalf("a new pty is not cooked: lflag %#x", orig.Lflag)
@@ -198,7 +169,7 @@ func TestTTYStateRoundTrip(t *testing.T) {
 
 // An arbitrary speed is part of the state: Restore puts it back exactly.
 func TestTTYStateKeepsArbitrarySpeed(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	if err := adapters.SetBaud(slave, 250000); err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +243,7 @@ var ttyTestSerialCases = []struct {
 func TestTTYSerialRoundTrip(t *testing.T) {
 	for _, tc := range ttyTestSerialCases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, slave := ttyTestPTY(t)
+			_, slave := streamtest.PTY(t)
 			if err := adapters.SetSerial(slave, tc.set); err != nil {
 				t.Fatal(err)
 			}
@@ -303,7 +274,7 @@ func TestTTYSerialRoundTrip(t *testing.T) {
 
 // A zero Baud leaves the speed alone; the rest is applied.
 func TestTTYSerialZeroBaudKeepsSpeed(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	if err := adapters.SetBaud(slave, 4800); err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +288,7 @@ func TestTTYSerialZeroBaudKeepsSpeed(t *testing.T) {
 }
 
 func TestTTYSerialRTSCTS(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	for _, on := range []bool{true, false, true, false} {
 		c := adapters.SerialConfig{Baud: 38400, RTSCTS: on}
 		if err := adapters.SetSerial(slave, c); err != nil {
@@ -355,7 +326,7 @@ func TestTTYBaudRoundTrip(t *testing.T) {
 		{12345678, unix.BOTHER},
 	} {
 		t.Run(strconv.Itoa(tc.baud), func(t *testing.T) {
-			master, slave := ttyTestPTY(t)
+			master, slave := streamtest.PTY(t)
 			if _, err := adapters.MakeRaw(slave); err != nil {
 				t.Fatal(err)
 			}
@@ -388,7 +359,7 @@ func TestTTYBaudRoundTrip(t *testing.T) {
 }
 
 func TestTTYWinSize(t *testing.T) {
-	master, slave := ttyTestPTY(t)
+	master, slave := streamtest.PTY(t)
 	want := adapters.WinSize{Rows: 24, Cols: 80, XPixel: 640, YPixel: 480}
 	if err := adapters.SetWinSize(master, want); err != nil {
 		t.Fatal(err)
@@ -433,7 +404,7 @@ func ttyTestCapSysAdmin(t *testing.T) bool {
 // so what a second open does depends on who runs the test; both outcomes
 // are checked.
 func TestTTYExclusive(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	privileged := ttyTestCapSysAdmin(t)
 	for _, on := range []bool{true, false, true, false} {
 		if err := adapters.SetExclusive(slave, on); err != nil {
@@ -464,7 +435,7 @@ func TestTTYExclusive(t *testing.T) {
 }
 
 func TestTTYFlush(t *testing.T) {
-	master, slave := ttyTestPTY(t)
+	master, slave := streamtest.PTY(t)
 	if _, err := adapters.MakeRaw(slave); err != nil {
 		t.Fatal(err)
 	}
@@ -511,7 +482,7 @@ func TestTTYFlush(t *testing.T) {
 // reports 0 even with the master not reading. Drain therefore returns nil
 // at once, as tcdrain(3) does on a pty, and nothing written is lost.
 func TestTTYDrainPTY(t *testing.T) {
-	master, slave := ttyTestPTY(t)
+	master, slave := streamtest.PTY(t)
 	if _, err := adapters.MakeRaw(slave); err != nil {
 		t.Fatal(err)
 	}
@@ -549,7 +520,7 @@ func ttyTestStuckQueue(t *testing.T, pending *atomic.Int64) (looks chan struct{}
 }
 
 func TestTTYDrainWaitsForQueue(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	var pending atomic.Int64
 	pending.Store(3)
 	looks := ttyTestStuckQueue(t, &pending)
@@ -574,7 +545,7 @@ func TestTTYDrainWaitsForQueue(t *testing.T) {
 
 func TestTTYDrainContext(t *testing.T) {
 	t.Run("canceled while waiting", func(t *testing.T) {
-		_, slave := ttyTestPTY(t)
+		_, slave := streamtest.PTY(t)
 		var pending atomic.Int64
 		pending.Store(1)
 		looks := ttyTestStuckQueue(t, &pending)
@@ -587,7 +558,7 @@ func TestTTYDrainContext(t *testing.T) {
 		ttyTestWantErr(t, <-done, "drain", slave, context.Canceled)
 	})
 	t.Run("deadline while waiting", func(t *testing.T) {
-		_, slave := ttyTestPTY(t)
+		_, slave := streamtest.PTY(t)
 		var pending atomic.Int64
 		pending.Store(1)
 		ttyTestStuckQueue(t, &pending)
@@ -596,7 +567,7 @@ func TestTTYDrainContext(t *testing.T) {
 		ttyTestWantErr(t, adapters.Drain(ctx, slave), "drain", slave, context.DeadlineExceeded)
 	})
 	t.Run("done at entry", func(t *testing.T) {
-		_, slave := ttyTestPTY(t)
+		_, slave := streamtest.PTY(t)
 		var pending atomic.Int64
 		looks := ttyTestStuckQueue(t, &pending)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -609,7 +580,7 @@ func TestTTYDrainContext(t *testing.T) {
 		}
 	})
 	t.Run("closed while waiting", func(t *testing.T) {
-		_, slave := ttyTestPTY(t)
+		_, slave := streamtest.PTY(t)
 		var pending atomic.Int64
 		pending.Store(1)
 		looks := ttyTestStuckQueue(t, &pending)
@@ -626,13 +597,13 @@ func TestTTYDrainContext(t *testing.T) {
 // gives ENOTTY, a closed one os.ErrClosed; always as an *os.PathError
 // with the function's name as Op.
 func TestTTYErrors(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	r, w, err := fdstream.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
-	_, closed := ttyTestPTY(t)
+	_, closed := streamtest.PTY(t)
 	closed.Close()
 	state, err := adapters.GetState(slave)
 	if err != nil {
@@ -727,7 +698,7 @@ func TestTTYErrors(t *testing.T) {
 // A line configured by SetSerial is a plain byte stream: what one side
 // writes, the other reads unchanged.
 func TestTTYSerialLineCrosses(t *testing.T) {
-	master, slave := ttyTestPTY(t)
+	master, slave := streamtest.PTY(t)
 	if err := adapters.SetSerial(slave, adapters.SerialConfig{Baud: 115200}); err != nil {
 		t.Fatal(err)
 	}

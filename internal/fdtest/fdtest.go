@@ -7,9 +7,26 @@
 // for now.
 package fdtest
 
-import "time"
+import (
+	"syscall"
+	"time"
+)
 
 // Hang is the generous upper bound a test waits for something that should
 // happen at once; it only catches hangs. Timing goals belong in
 // benchmarks.
 const Hang = 10 * time.Second
+
+// Control runs f on c's descriptor (a Stream's, a Conn's or an
+// *os.File's), through its SyscallConn.
+func Control(c syscall.Conn, f func(fd int) error) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
