@@ -3,8 +3,8 @@
 // hang bound, a pty pair at the fd level, a socketpair, the count of open
 // descriptors, and re-executing the test binary as a child. It works on
 // bare fds and never imports fdstream, so that the root package's
-// internal tests can use it too. reactor's tests keep their own helpers
-// for now.
+// internal tests can use it too; helpers that need a Stream are in
+// internal/streamtest. reactor's tests keep their own helpers for now.
 package fdtest
 
 import (
