@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fdstream/fdstream"
+	"github.com/fdstream/fdstream/internal/fdtest"
 	"github.com/fdstream/fdstream/reactor"
 )
 
@@ -125,7 +126,7 @@ func TestBadInputConstructors(t *testing.T) {
 			return r, err
 		}, "pipe", os.ErrInvalid},
 	}
-	fds := openFds(t)
+	fds := fdtest.OpenFDs(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := tt.make()
@@ -147,7 +148,7 @@ func TestBadInputConstructors(t *testing.T) {
 	}
 	// Refusals leak nothing, and NewStream leaves a refused fd open and
 	// the caller's.
-	if n := openFds(t); n != fds {
+	if n := fdtest.OpenFDs(t); n != fds {
 		t.Errorf("%d fds open after the refusals, %d before", n, fds)
 	}
 	for _, fd := range []int{dirFd, bigFd, pipeFds[0]} {

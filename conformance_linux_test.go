@@ -11,7 +11,7 @@ import (
 	"github.com/fdstream/fdstream/ctxiotest"
 )
 
-// Guarantee 43: Stream passes package ctxiotest's conformance checks
+// Guarantee 17: Stream passes package ctxiotest's conformance checks
 // (every one: it has Close, deadlines and the vectored calls) over a pipe
 // on every reactor, and over a socketpair.
 func TestStreamConformance(t *testing.T) {

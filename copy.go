@@ -11,6 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/fdstream/fdstream/internal/sysx"
+
 	"github.com/fdstream/fdstream/reactor"
 )
 
@@ -362,7 +364,7 @@ func (c *copier) buffered(pending []byte) error {
 		case err == unix.EIO && c.src.ptyEOF:
 			// As ReadContext: the other side is gone, but its last
 			// output may still be on its way in; read once more.
-			err = ignoringEINTR(func() (err error) { n, err = unix.Read(c.src.fd, p); return err })
+			err = sysx.IgnoringEINTR(func() (err error) { n, err = unix.Read(c.src.fd, p); return err })
 			if err != nil || n <= 0 {
 				return nil
 			}

@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fdstream/fdstream/internal/sysx"
 )
 
 // maxSplice is the most one splice(2) asks for, and the size asked for a
@@ -142,7 +144,7 @@ func (c *copier) direct(onSrc bool) (int, error) {
 // writable. A hang-up or an error counts as ready: the splice reports it.
 func pollPair(src, dst int) (srcReady, dstReady bool) {
 	fds := [2]unix.PollFd{{Fd: int32(src), Events: unix.POLLIN}, {Fd: int32(dst), Events: unix.POLLOUT}}
-	if err := ignoringEINTR(func() error { _, err := unix.Poll(fds[:], 0); return err }); err != nil {
+	if err := sysx.IgnoringEINTR(func() error { _, err := unix.Poll(fds[:], 0); return err }); err != nil {
 		return true, true
 	}
 	return fds[0].Revents != 0, fds[1].Revents != 0
@@ -156,11 +158,11 @@ func pollPair(src, dst int) (srcReady, dstReady bool) {
 // Close, a write error) reads them back and returns them in a
 // *CopyError.
 func (c *copier) spliceViaPipe() (bool, []byte, error) {
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+	pr, pw, err := pipe()
+	if err != nil {
 		return false, nil, nil // no fd to spare (EMFILE): the buffered loop needs none
 	}
-	c.pr, c.pw = p[0], p[1]
+	c.pr, c.pw = pr, pw
 	defer unix.Close(c.pr)
 	defer unix.Close(c.pw)
 	// As net: a bigger pipe takes a splice's worth at once; a smaller

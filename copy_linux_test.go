@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fdstream/fdstream"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // copyEnds are the four Streams of a copy: bytes written to srcW are read
@@ -138,7 +139,7 @@ func readUntilEOF(t *testing.T, s *fdstream.Stream) []byte {
 // readAllBounded reads s until io.EOF, or until it has n bytes (n >= 0),
 // within the hang bound; it may run in any goroutine.
 func readAllBounded(s *fdstream.Stream, n int) ([]byte, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	var r io.Reader = fdstream.NewReader(ctx, s)
 	if n >= 0 {
@@ -171,7 +172,7 @@ func collect(t *testing.T, s *fdstream.Stream, n int) <-chan []byte {
 	return out
 }
 
-// Guarantee 41: Copy between two Streams moves every byte, in order, on
+// Guarantee 15: Copy between two Streams moves every byte, in order, on
 // every reactor, by splice where the kernel can (straight when either end
 // is a pipe, through a private pipe between a socket and a tty) and by
 // the buffered loop otherwise, and returns n == the bytes moved and nil
@@ -196,7 +197,7 @@ func TestCopyMovesEverything(t *testing.T) {
 						return err
 					})
 					got := collect(t, e.dstR, len(payload))
-					ctx, cancel := context.WithTimeout(context.Background(), hang)
+					ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 					defer cancel()
 					n, err := fdstream.Copy(ctx, e.dstW, e.srcR)
 					if n != int64(len(payload)) || err != nil {
@@ -221,7 +222,7 @@ func TestCopyMovesEverything(t *testing.T) {
 	}
 }
 
-// Guarantee 41: io.Copy, io.CopyN, bufio.Reader.WriteTo and
+// Guarantee 15: io.Copy, io.CopyN, bufio.Reader.WriteTo and
 // bufio.Writer.ReadFrom find Stream's WriteTo and ReadFrom and splice;
 // a LimitedReader's limit is kept exactly and its N brought down.
 func TestCopyStdlibFindsReadFromWriteTo(t *testing.T) {
@@ -342,7 +343,7 @@ func startFeeding(t *testing.T, w *fdstream.Stream, payload []byte) (stop func()
 					t.Errorf("feeding %s: %v", w.Name(), r.err)
 				}
 				sent = payload[:r.n]
-			case <-time.After(hang):
+			case <-time.After(fdtest.Hang):
 				t.Fatal("the feeder did not stop")
 			}
 		})
@@ -352,7 +353,7 @@ func startFeeding(t *testing.T, w *fdstream.Stream, payload []byte) (stop func()
 	return stop
 }
 
-// Guarantee 41, cancellation loses nothing: a Copy whose ctx is cancelled
+// Guarantee 15, cancellation loses nothing: a Copy whose ctx is cancelled
 // while it waits for the destination (full) has moved exactly the n it
 // reports, verified byte for byte; bytes it had taken from the source
 // but not written come back in a *CopyError (through the private pipe,
@@ -386,7 +387,7 @@ func TestCopyCanceledMidTransferLosesNothing(t *testing.T) {
 					var got res
 					select {
 					case got = <-done:
-					case <-time.After(hang):
+					case <-time.After(fdtest.Hang):
 						t.Fatal("Copy did not return after its ctx was cancelled")
 					}
 					if !errors.Is(got.err, context.Canceled) {
@@ -404,7 +405,7 @@ func TestCopyCanceledMidTransferLosesNothing(t *testing.T) {
 	}
 }
 
-// Guarantee 41: a Close of either Stream of a Copy, from another
+// Guarantee 15: a Close of either Stream of a Copy, from another
 // goroutine, ends it at once, whether it waits to read the source or to
 // write the destination, with os.ErrClosed naming the closed Stream.
 func TestCopyCloseEitherEndUnblocks(t *testing.T) {
@@ -460,7 +461,7 @@ func TestCopyCloseEitherEndUnblocks(t *testing.T) {
 	}
 }
 
-// Guarantee 41: deadlines apply to a copy between Streams: the source's
+// Guarantee 15: deadlines apply to a copy between Streams: the source's
 // read deadline to its waits for bytes (set before, or changed while it
 // waits), the destination's write deadline to its waits for room; a
 // deadline already past stops it before it takes anything; and the count
@@ -529,7 +530,7 @@ func TestCopyDeadlinesApply(t *testing.T) {
 	}
 }
 
-// Guarantee 41: a ctx done at entry moves nothing, and a nil ctx is an
+// Guarantee 15: a ctx done at entry moves nothing, and a nil ctx is an
 // error, for copies between Streams and with other readers and writers.
 func TestCopyContextDoneAtEntry(t *testing.T) {
 	sr, sw := mustPipe(t)
@@ -556,7 +557,7 @@ func TestCopyContextDoneAtEntry(t *testing.T) {
 	}
 }
 
-// Guarantee 41: where the kernel cannot splice (an eventfd takes none),
+// Guarantee 15: where the kernel cannot splice (an eventfd takes none),
 // the copy falls back to the buffered loop before it has taken anything,
 // and still moves every byte.
 func TestCopySpliceFallsBackWhenRefused(t *testing.T) {
@@ -713,7 +714,7 @@ func TestBadInputCopy(t *testing.T) {
 	})
 }
 
-// Guarantee 41: a writer that takes part of a chunk and fails gets
+// Guarantee 15: a writer that takes part of a chunk and fails gets
 // WriteTo's unwritten bytes back in a *CopyError, and the next read of
 // the Stream continues right after them.
 func TestCopyWriteToHandsBackUnwritten(t *testing.T) {

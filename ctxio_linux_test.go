@@ -18,6 +18,7 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // The allocations TimeoutReader's doc states, measured on a Stream (the
@@ -45,7 +46,7 @@ func TestTimeoutReaderAllocs(t *testing.T) {
 			defer cancel()
 			one := make([]byte, 1)
 
-			tr := fdstream.NewTimeoutReader(ctx, c.wrap(ar), hang)
+			tr := fdstream.NewTimeoutReader(ctx, c.wrap(ar), fdtest.Hang)
 			ready := testing.AllocsPerRun(1000, func() {
 				aw.Write(one)
 				if n, err := tr.Read(one); n != 1 || err != nil {
@@ -68,7 +69,7 @@ func TestTimeoutReaderAllocs(t *testing.T) {
 					}
 				}
 			}()
-			tb := fdstream.NewTimeoutReader(ctx, c.wrap(br), hang)
+			tb := fdstream.NewTimeoutReader(ctx, c.wrap(br), fdtest.Hang)
 			waiting := testing.AllocsPerRun(1000, func() {
 				aw.Write(one)
 				if n, err := tb.Read(one); n != 1 || err != nil {
@@ -160,7 +161,7 @@ func startPausingChild(t *testing.T, chunks []string) *pausingChild {
 	})
 	// Its terminal is raw and silent once it says READY, and it says
 	// nothing more until released.
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	var got []byte
 	buf := make([]byte, 64)
@@ -247,7 +248,7 @@ func TestPipelineJSONFromPTYChild(t *testing.T) {
 	for _, k := range pipelineReaders {
 		t.Run(k.name, func(t *testing.T) {
 			child := startPausingChild(t, chunks)
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			defer cancel()
 			r := &countingReader{r: fdstream.NewTimeoutReader(ctx, k.wrap(child.c), 50*time.Millisecond)}
 			dec := json.NewDecoder(r)
@@ -295,7 +296,7 @@ func TestPipelineLinesFromPTYChild(t *testing.T) {
 	for _, k := range pipelineReaders {
 		t.Run(k.name, func(t *testing.T) {
 			child := startPausingChild(t, chunks)
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			defer cancel()
 			r := &countingReader{r: fdstream.NewTimeoutReader(ctx, k.wrap(child.c), 50*time.Millisecond)}
 			br := bufio.NewReader(r)

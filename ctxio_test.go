@@ -18,6 +18,7 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 var (
@@ -237,7 +238,7 @@ func TestTimeoutReaderBurstGapBurst(t *testing.T) {
 	for _, k := range timeoutKinds {
 		t.Run(k.name, func(t *testing.T) {
 			end, peer, _ := k.pipe(t)
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			defer cancel()
 			tr := fdstream.NewTimeoutReader(ctx, end, d)
 			buf := make([]byte, 64)
@@ -287,7 +288,7 @@ func TestTimeoutReaderParentContextEndsIt(t *testing.T) {
 			// A warm-up wait, so that whatever a first wait starts
 			// lazily is running before the count.
 			warm, warmCancel := context.WithCancel(context.Background())
-			warmCh := async(func() error { _, err := fdstream.NewTimeoutReader(warm, end, hang).Read(buf); return err })
+			warmCh := async(func() error { _, err := fdstream.NewTimeoutReader(warm, end, fdtest.Hang).Read(buf); return err })
 			watch.awaitBlocked(t, blocks, 1)
 			warmCancel()
 			if err := recvErr(t, warmCh); !errors.Is(err, context.Canceled) {
@@ -296,7 +297,7 @@ func TestTimeoutReaderParentContextEndsIt(t *testing.T) {
 
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			tr := fdstream.NewTimeoutReader(ctx, end, hang)
+			tr := fdstream.NewTimeoutReader(ctx, end, fdtest.Hang)
 			before := goleak.IgnoreCurrent()
 			ch := async(func() error { _, err := tr.Read(buf); return err })
 			watch.awaitBlocked(t, blocks, 2)
@@ -317,7 +318,7 @@ func TestTimeoutReaderParentContextEndsIt(t *testing.T) {
 				t.Fatalf("Read after the parent's end = %d, %v; want context.Canceled again", n, err)
 			}
 			mustWriteString(t, peer, "kept")
-			fresh := fdstream.NewTimeoutReader(context.Background(), end, hang)
+			fresh := fdstream.NewTimeoutReader(context.Background(), end, fdtest.Hang)
 			if n, err := fresh.Read(buf); string(buf[:n]) != "kept" || err != nil {
 				t.Fatalf("Read after the cancelled ones = %q, %v; want every byte", buf[:n], err)
 			}
@@ -325,7 +326,7 @@ func TestTimeoutReaderParentContextEndsIt(t *testing.T) {
 			// The parent's own deadline, before the per-read timeout.
 			pctx, pcancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 			defer pcancel()
-			_, err = fdstream.NewTimeoutReader(pctx, end, hang).Read(buf)
+			_, err = fdstream.NewTimeoutReader(pctx, end, fdtest.Hang).Read(buf)
 			if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, pctx.Err()) || errors.Is(err, os.ErrDeadlineExceeded) {
 				t.Fatalf("Read when the parent's deadline passes = %v, want context.DeadlineExceeded and no os.ErrDeadlineExceeded", err)
 			}
@@ -344,13 +345,13 @@ func TestInterByteReader(t *testing.T) {
 	for _, k := range timeoutKinds {
 		t.Run(k.name, func(t *testing.T) {
 			end, peer, blocks := k.pipe(t)
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			defer cancel()
 
 			// Pieces written while the Read waits, each after it blocked
 			// again: one Read returns them all once p is full.
 			watch := watchBlocks(t)
-			long := fdstream.NewInterByteReader(ctx, end, hang, hang)
+			long := fdstream.NewInterByteReader(ctx, end, fdtest.Hang, fdtest.Hang)
 			p := make([]byte, 6)
 			type result struct {
 				n   int
@@ -370,14 +371,14 @@ func TestInterByteReader(t *testing.T) {
 				if string(p[:r.n]) != "abcdef" || r.err != nil {
 					t.Fatalf("Read across three pieces = %q, %v; want \"abcdef\", nil", p[:r.n], r.err)
 				}
-			case <-time.After(hang):
+			case <-time.After(fdtest.Hang):
 				t.Fatal("Read did not return once p was full")
 			}
 
 			// A quiet line ends the Read with what came, and the next
 			// Read gets the next frame.
 			const gap = 20 * time.Millisecond
-			quiet := fdstream.NewInterByteReader(ctx, end, hang, gap)
+			quiet := fdstream.NewInterByteReader(ctx, end, fdtest.Hang, gap)
 			buf := make([]byte, 64)
 			for _, frame := range []string{"frame one", "frame two"} {
 				mustWriteString(t, peer, frame)
@@ -392,7 +393,7 @@ func TestInterByteReader(t *testing.T) {
 			}
 
 			// No first byte within the read timeout: a timeout error.
-			n, err := fdstream.NewInterByteReader(ctx, end, gap, hang).Read(buf)
+			n, err := fdstream.NewInterByteReader(ctx, end, gap, fdtest.Hang).Read(buf)
 			wantReadTimeout(t, "Read with no first byte", n, err)
 
 			// The parent cancelled during the gap: the bytes and its error.
@@ -401,7 +402,7 @@ func TestInterByteReader(t *testing.T) {
 			defer pcancel()
 			mustWriteString(t, peer, "partial")
 			go func() {
-				n, err := fdstream.NewInterByteReader(pctx, end, 0, hang).Read(buf)
+				n, err := fdstream.NewInterByteReader(pctx, end, 0, fdtest.Hang).Read(buf)
 				done <- result{n, err}
 			}()
 			watch.awaitBlocked(t, blocks, 1) // "partial" read, waiting for more
@@ -422,7 +423,7 @@ func TestTimeoutWriter(t *testing.T) {
 	for _, k := range timeoutKinds {
 		t.Run(k.name, func(t *testing.T) {
 			end, peer, _ := k.pipe(t)
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			defer cancel()
 			// drain reads n bytes from peer, checks them against big, and
 			// checks that nothing follows.
@@ -459,7 +460,7 @@ func TestTimeoutWriter(t *testing.T) {
 			}
 			done := make(chan result, 1)
 			go func() {
-				n, err := fdstream.NewTimeoutWriter(pctx, end, hang).Write(big)
+				n, err := fdstream.NewTimeoutWriter(pctx, end, fdtest.Hang).Write(big)
 				done <- result{n, err}
 			}()
 			watch.awaitAny(t, 1)
@@ -478,7 +479,7 @@ func TestTimeoutWriter(t *testing.T) {
 // its first part with the error.
 func TestReadLineCarriesOnAfterTimeout(t *testing.T) {
 	r, w := mustPipe(t)
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	br := bufio.NewReader(fdstream.NewTimeoutReader(ctx, r, 20*time.Millisecond))
 
@@ -685,10 +686,10 @@ func TestTimeoutBadInput(t *testing.T) {
 		})
 	}
 	// A zero-length Read or Write of a good one returns at once.
-	if n, err := fdstream.NewTimeoutReader(bg, r, hang).Read(nil); n != 0 || err != nil {
+	if n, err := fdstream.NewTimeoutReader(bg, r, fdtest.Hang).Read(nil); n != 0 || err != nil {
 		t.Errorf("zero-length Read = %d, %v", n, err)
 	}
-	if n, err := fdstream.NewTimeoutWriter(bg, w, hang).Write(nil); n != 0 || err != nil {
+	if n, err := fdstream.NewTimeoutWriter(bg, w, fdtest.Hang).Write(nil); n != 0 || err != nil {
 		t.Errorf("zero-length Write = %d, %v", n, err)
 	}
 	// Nothing was consumed and nothing written.

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/fdstream/fdstream"
+	"github.com/fdstream/fdstream/internal/fdtest"
 	"github.com/fdstream/fdstream/reactor"
 )
 
@@ -39,7 +40,7 @@ func TestStreamLateAfterFuncNeverPoisons(t *testing.T) {
 			if err := r.SetReadDeadline(userDL); err != nil {
 				t.Fatal(err)
 			}
-			long, cancelLong := context.WithTimeout(context.Background(), hang)
+			long, cancelLong := context.WithTimeout(context.Background(), fdtest.Hang)
 			defer cancelLong()
 			rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 			buf := make([]byte, 1)
@@ -80,7 +81,7 @@ func TestStreamLateAfterFuncNeverPoisons(t *testing.T) {
 				case 1:
 					next = long
 				default:
-					c, cancel := context.WithTimeout(context.Background(), hang)
+					c, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 					defer cancel()
 					next = c
 				}
@@ -140,7 +141,7 @@ func TestStreamSharedContextCancelWakesAll(t *testing.T) {
 			go func() { wg.Wait(); close(done) }()
 			select {
 			case <-done:
-			case <-time.After(hang):
+			case <-time.After(fdtest.Hang):
 				t.Fatal("a cancelled call did not return")
 			}
 			for i := 0; i < pairs; i++ {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 	"github.com/fdstream/fdstream/reactor"
 )
 
@@ -293,7 +294,7 @@ func guarded(f func()) (panicked string) {
 // RLIMIT_NOFILE, runs out of descriptors in every way the library can, and
 // reports each outcome as a line "exhaust {json}".
 func TestFdExhaustionHelperProcess(t *testing.T) {
-	helperMode(t, exhaustHelper, "TestFdExhaustion")
+	fdtest.HelperMode(t, exhaustHelper, "TestFdExhaustion")
 	emit := func(r exhaustReport) {
 		b, err := json.Marshal(r)
 		if err != nil {
@@ -307,7 +308,7 @@ func TestFdExhaustionHelperProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(devNull)
-	ptmx, ptsPath, err := rawPTY()
+	ptmx, ptsPath, err := fdtest.RawPTY(0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,14 +432,7 @@ func TestFdExhaustionHelperProcess(t *testing.T) {
 	// own open fails first, then each of the loop's (epoll_create1,
 	// eventfd, pipe2), clearly and leaving nothing behind, the caller's fd
 	// open and blocking as it was; then the same reactor works.
-	blocked := make(chan struct{}, 1)
-	fdstream.SetTestHookBlock(func(*fdstream.Stream, reactor.Interest) {
-		select {
-		case blocked <- struct{}{}:
-		default:
-		}
-	})
-	defer fdstream.SetTestHookBlock(nil)
+	blocked := blockSignal(t)
 	for _, c := range []struct {
 		name string
 		cfg  reactor.Config
@@ -519,7 +513,7 @@ func TestFdExhaustionHelperProcess(t *testing.T) {
 					for len(blocked) > 0 {
 						<-blocked
 					}
-					ctx, cancel := context.WithTimeout(context.Background(), hang)
+					ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 					done := make(chan string, 1)
 					go func() {
 						buf := make([]byte, 8)
@@ -531,7 +525,7 @@ func TestFdExhaustionHelperProcess(t *testing.T) {
 						unix.Write(p[1], []byte("x"))
 						rep.Readback = <-done
 					case rep.Readback = <-done:
-					case <-time.After(hang):
+					case <-time.After(fdtest.Hang):
 						rep.Readback = "the read never blocked"
 					}
 					cancel()
@@ -582,7 +576,7 @@ func TestFdExhaustionHelperProcess(t *testing.T) {
 // and its loop delivers readiness. At the end the child has no extra
 // goroutine (goleak) and no extra descriptor.
 func TestFdExhaustion(t *testing.T) {
-	cmd, stderr := helperCommand(t, exhaustHelper, "")
+	cmd, stderr := fdtest.HelperCommand(t, exhaustHelper, "")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("child: %v\nstdout:\n%s\nstderr:\n%s", err, out, stderr)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // signalFlood sends SIGUSR1 to every thread of the process, over and over,
@@ -107,7 +108,7 @@ func TestStreamSignalFlood(t *testing.T) {
 			ar, aw := mustPipe(t, opt)
 			br, bw := mustPipe(t, opt)
 			m, s := mustPTY(t, opt)
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			defer cancel()
 
 			// Ping-pong: each side's read waits for the other's write.
@@ -244,7 +245,7 @@ func TestStreamPeerVanishesMidTransfer(t *testing.T) {
 					var rs result
 					select {
 					case rs = <-res:
-					case <-time.After(hang):
+					case <-time.After(fdtest.Hang):
 						t.Fatal("the write did not return after the reader closed")
 					}
 					if !errors.Is(rs.err, syscall.EPIPE) {
@@ -310,7 +311,7 @@ func TestStreamPTYChildKilled(t *testing.T) {
 					cmd.Wait()
 				}
 			})
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			defer cancel()
 			buf := make([]byte, 64)
 			var out []byte
@@ -491,7 +492,7 @@ func TestStreamCloseRacesWithEveryMethod(t *testing.T) {
 				}
 				var ids [2]unix.Stat_t
 				for j, s := range []*fdstream.Stream{r, w} {
-					if err := control(s, func(fd int) error { return unix.Fstat(fd, &ids[j]) }); err != nil {
+					if err := fdtest.Control(s, func(fd int) error { return unix.Fstat(fd, &ids[j]) }); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -501,7 +502,7 @@ func TestStreamCloseRacesWithEveryMethod(t *testing.T) {
 						misused.Add(1)
 					}
 				}
-				ctx, cancel := context.WithTimeout(context.Background(), hang)
+				ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 				calls := []func() error{
 					func() error { _, err := r.Read(make([]byte, 16)); return err },
 					func() error { _, err := r.ReadContext(ctx, make([]byte, 16)); return err },
@@ -587,8 +588,8 @@ func waitGroupOrFail(t *testing.T, wg *sync.WaitGroup) {
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(hang):
+	case <-time.After(fdtest.Hang):
 		buf := make([]byte, 1<<20)
-		t.Fatalf("calls still running %v after Close:\n%s", hang, buf[:runtime.Stack(buf, true)])
+		t.Fatalf("calls still running %v after Close:\n%s", fdtest.Hang, buf[:runtime.Stack(buf, true)])
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fdstream/fdstream"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // This file holds the root package's native fuzz targets. Their seed
@@ -39,45 +40,6 @@ func fzFill(p []byte, salt, off uint64) {
 	}
 }
 
-// fzSize maps a fuzz byte to a transfer size: 0..127 as is, then steps of
-// 64 bytes up to about 6 KiB, then steps of 2 KiB up to 64 KiB.
-func fzSize(b byte) int {
-	switch {
-	case b < 128:
-		return int(b)
-	case b < 224:
-		return 128 + int(b-128)*64
-	}
-	return int(b-223) * 2048
-}
-
-// fzDeadline is what a model knows about a Stream's read or write
-// deadline.
-type fzDeadline uint8
-
-const (
-	fzDlNone fzDeadline = iota // zero: no deadline
-	fzDlPast                   // set in the past: every call fails at entry
-	fzDlSoon                   // microseconds ahead: may or may not have passed
-	fzDlFar                    // an hour ahead: never passes during the test
-)
-
-var fzDlNames = [...]string{"none", "past", "soon", "far"}
-
-// fzDeadlineTime returns the time a fuzz byte asks for, and its kind.
-func fzDeadlineTime(b byte) (time.Time, fzDeadline) {
-	switch k := fzDeadline(b % 4); k {
-	case fzDlPast:
-		return time.Now().Add(-time.Second), k
-	case fzDlSoon:
-		return time.Now().Add(time.Duration(1+int(b>>2)%32*10) * time.Microsecond), k
-	case fzDlFar:
-		return time.Now().Add(time.Hour), k
-	default:
-		return time.Time{}, fzDlNone
-	}
-}
-
 // fzCtx is the kind of ctx an operation is given.
 type fzCtx uint8
 
@@ -96,43 +58,7 @@ func fzContext(k fzCtx, x byte) (context.Context, context.CancelFunc) {
 		cancel()
 		return ctx, cancel
 	}
-	return context.WithTimeout(context.Background(), hang)
-}
-
-// fzExpect is the set of outcomes a model allows for one read or write.
-type fzExpect struct {
-	errs    []error // errors allowed with n == 0 (and with 0 < n < len for partial writes)
-	data    bool    // a read may return 1..min(len(p), pending) bytes
-	eof     bool    // a read may return 0, io.EOF
-	full    bool    // a write may return len(p), nil (a read of len 0: 0, nil)
-	partial bool    // a write may return 0 < n < len(p) with one of errs
-}
-
-func (e *fzExpect) allow(err error) { e.errs = append(e.errs, err) }
-
-// blocks reports whether the call could wait with nothing to end the wait
-// but the hang limit: the model must never issue such a call.
-func (e *fzExpect) blocks() bool {
-	return !e.data && !e.eof && !e.full && len(e.errs) == 0
-}
-
-// match returns the allowed error err wraps, or nil.
-func (e *fzExpect) match(err error) error {
-	for _, want := range e.errs {
-		if errors.Is(err, want) {
-			return want
-		}
-	}
-	return nil
-}
-
-func (e fzExpect) String() string {
-	var b strings.Builder
-	for _, err := range e.errs {
-		fmt.Fprintf(&b, "[%v] ", err)
-	}
-	fmt.Fprintf(&b, "data=%v eof=%v full=%v partial=%v", e.data, e.eof, e.full, e.partial)
-	return b.String()
+	return context.WithTimeout(context.Background(), fdtest.Hang)
 }
 
 // FuzzStreamOps decodes its input into a sequence of at most 64
@@ -251,7 +177,7 @@ type fzStreamModel struct {
 	blockN int // a write of this size always blocks on a full buffer
 
 	rClosed, wClosed bool
-	rdl, wdl         fzDeadline
+	rdl, wdl         fdtest.Deadline
 	wOff, rOff       uint64 // bytes written to and read from the kernel buffer
 	chunks           []int  // socket: sizes of the writes not fully read yet
 	got              []byte // every byte read, in order
@@ -276,7 +202,7 @@ func (m *fzStreamModel) failf(format string, args ...any) {
 		b.WriteString("\n(the watchdog fired: an operation hung and both ends were closed)")
 	}
 	fmt.Fprintf(&b, "\nmodel: pending=%d written=%d read=%d rClosed=%v wClosed=%v rdl=%s wdl=%s\noperations:",
-		m.pending(), m.wOff, m.rOff, m.rClosed, m.wClosed, fzDlNames[m.rdl], fzDlNames[m.wdl])
+		m.pending(), m.wOff, m.rOff, m.rClosed, m.wClosed, fdtest.DeadlineNames[m.rdl], fdtest.DeadlineNames[m.wdl])
 	for i, r := range m.trace {
 		fmt.Fprintf(&b, "\n  %2d %s x=%d arg=%d: %s", i, fzOpNames[r.op], r.x, r.arg, r.what)
 	}
@@ -360,88 +286,88 @@ func (m *fzStreamModel) checkPathErr(err error, op string, s *fdstream.Stream) {
 	}
 }
 
-func (m *fzStreamModel) expectRead(k fzCtx, l int) fzExpect {
-	var e fzExpect
+func (m *fzStreamModel) expectRead(k fzCtx, l int) fdtest.Expect {
+	var e fdtest.Expect
 	switch {
 	case m.rClosed:
-		e.allow(os.ErrClosed)
+		e.Allow(os.ErrClosed)
 		return e
 	case l == 0:
-		e.full = true // before any ctx or deadline check
+		e.Full = true // before any ctx or deadline check
 		return e
 	case k == fzCtxCanceled:
-		e.allow(context.Canceled)
+		e.Allow(context.Canceled)
 		return e
 	case k == fzCtxShort:
-		e.allow(context.DeadlineExceeded)
+		e.Allow(context.DeadlineExceeded)
 	}
 	switch m.rdl {
-	case fzDlPast:
-		e.allow(os.ErrDeadlineExceeded)
+	case fdtest.DeadlinePast:
+		e.Allow(os.ErrDeadlineExceeded)
 		return e
-	case fzDlSoon:
-		e.allow(os.ErrDeadlineExceeded)
+	case fdtest.DeadlineSoon:
+		e.Allow(os.ErrDeadlineExceeded)
 	}
 	switch {
 	case m.pending() > 0:
-		e.data = true
+		e.Data = true
 	case m.wClosed:
-		e.eof = true
+		e.EOF = true
 	}
 	return e
 }
 
-func (m *fzStreamModel) expectWrite(k fzCtx, n int) fzExpect {
-	var e fzExpect
+func (m *fzStreamModel) expectWrite(k fzCtx, n int) fdtest.Expect {
+	var e fdtest.Expect
 	switch {
 	case m.wClosed:
-		e.allow(os.ErrClosed)
+		e.Allow(os.ErrClosed)
 		return e
 	case k == fzCtxCanceled:
-		e.allow(context.Canceled)
+		e.Allow(context.Canceled)
 		return e
 	case k == fzCtxShort:
-		e.allow(context.DeadlineExceeded)
+		e.Allow(context.DeadlineExceeded)
 	}
 	switch m.wdl {
-	case fzDlPast:
-		e.allow(os.ErrDeadlineExceeded)
+	case fdtest.DeadlinePast:
+		e.Allow(os.ErrDeadlineExceeded)
 		return e
-	case fzDlSoon:
-		e.allow(os.ErrDeadlineExceeded)
+	case fdtest.DeadlineSoon:
+		e.Allow(os.ErrDeadlineExceeded)
 	}
 	switch {
 	case n == 0:
-		e.full = true
+		e.Full = true
 	case m.rClosed:
-		e.allow(syscall.EPIPE)
+		e.Allow(syscall.EPIPE)
 		if m.sock {
 			// A unix socket whose peer closed with unread data may
 			// report ECONNRESET once, depending on the kernel.
-			e.allow(syscall.ECONNRESET)
+			e.Allow(syscall.ECONNRESET)
 		}
 	case m.fits(n):
-		e.full = true
+		e.Full = true
 	default:
-		e.full = true
-		if len(e.errs) > 0 {
-			e.partial = true
+		e.Full = true
+		if len(e.Errs) > 0 {
+			e.Partial = true
 		}
 	}
 	return e
 }
 
 // checkRead checks a read's result against e and advances the model.
-func (m *fzStreamModel) checkRead(e fzExpect, p []byte, n int, err error) {
+func (m *fzStreamModel) checkRead(e fdtest.Expect, p []byte, n int, err error) {
 	m.t.Helper()
 	m.note("read(%d) = %d, %v", len(p), n, err)
 	switch {
 	case err == nil && len(p) == 0:
-		if !e.full || n != 0 {
+		if !e.Full || n != 0 {
 			m.failf("zero-length read = %d, nil; want %v", n, e)
 		}
 	case err == nil:
-		if !e.data || n < 1 || n > min(len(p), m.pending()) {
+		if !e.Data || n < 1 || n > min(len(p), m.pending()) {
 			m.failf("read(%d) = %d, nil; want %v with %d pending", len(p), n, e, m.pending())
 		}
 		for i := 0; i < n; i++ {
@@ -451,7 +377,7 @@ func (m *fzStreamModel) checkRead(e fzExpect, p []byte, n int, err error) {
 		}
 		m.consumed(p[:n])
 	case err == io.EOF:
-		if !e.eof || n != 0 {
+		if !e.EOF || n != 0 {
 			m.failf("read(%d) = %d, io.EOF; want %v", len(p), n, e)
 		}
 	default:
@@ -459,35 +385,35 @@ func (m *fzStreamModel) checkRead(e fzExpect, p []byte, n int, err error) {
 			m.failf("read(%d) = %d, %v: n must be 0 with an error", len(p), n, err)
 		}
 		m.checkPathErr(err, "read", m.r)
-		want := e.match(err)
+		want := e.Match(err)
 		if want == nil {
 			m.failf("read(%d) = %v; want %v", len(p), err, e)
 		}
 		if want == os.ErrDeadlineExceeded {
-			m.rdl = fzDlPast // it passed and stays passed until set again
+			m.rdl = fdtest.DeadlinePast // it passed and stays passed until set again
 		}
 	}
 }
 
 // checkWrite checks a write's result against e and advances the model.
-func (m *fzStreamModel) checkWrite(e fzExpect, l, n int, err error) {
+func (m *fzStreamModel) checkWrite(e fdtest.Expect, l, n int, err error) {
 	m.t.Helper()
 	m.note("write(%d) = %d, %v", l, n, err)
 	if err == nil {
-		if !e.full || n != l {
+		if !e.Full || n != l {
 			m.failf("write(%d) = %d, nil; want %v", l, n, e)
 		}
 	} else {
 		m.checkPathErr(err, "write", m.w)
-		want := e.match(err)
+		want := e.Match(err)
 		if want == nil {
 			m.failf("write(%d) = %d, %v; want %v", l, n, err, e)
 		}
-		if n < 0 || n >= max(l, 1) || (n > 0 && !e.partial) {
-			m.failf("write(%d) = %d, %v; want n == 0 (or a partial write where the buffer is full: %v)", l, n, err, e.partial)
+		if n < 0 || n >= max(l, 1) || (n > 0 && !e.Partial) {
+			m.failf("write(%d) = %d, %v; want n == 0 (or a partial write where the buffer is full: %v)", l, n, err, e.Partial)
 		}
 		if want == os.ErrDeadlineExceeded {
-			m.wdl = fzDlPast
+			m.wdl = fdtest.DeadlinePast
 		}
 	}
 	if !m.rClosed {
@@ -507,7 +433,7 @@ func (m *fzStreamModel) pattern(n int) []byte {
 func (m *fzStreamModel) read(k fzCtx, plain bool, x byte, l int) {
 	m.t.Helper()
 	e := m.expectRead(k, l)
-	if e.blocks() {
+	if e.Blocks() {
 		k, plain = fzCtxShort, false
 		e = m.expectRead(k, l)
 		m.note("could block: short ctx instead")
@@ -531,7 +457,7 @@ func (m *fzStreamModel) write(k fzCtx, plain bool, x byte, l int, clamp bool) {
 		l = m.clampFit(l)
 	}
 	e := m.expectWrite(k, l)
-	if e.blocks() {
+	if e.Blocks() {
 		m.failf("the model issued a write(%d) that could block unbounded", l) // clamping prevents it
 	}
 	p := m.pattern(l)
@@ -549,7 +475,7 @@ func (m *fzStreamModel) write(k fzCtx, plain bool, x byte, l int, clamp bool) {
 
 func (m *fzStreamModel) setDeadline(s *fdstream.Stream, op string, arg byte, read, write bool) {
 	m.t.Helper()
-	at, k := fzDeadlineTime(arg)
+	at, k := fdtest.DeadlineTime(arg)
 	var err error
 	switch {
 	case read && write:
@@ -559,7 +485,7 @@ func (m *fzStreamModel) setDeadline(s *fdstream.Stream, op string, arg byte, rea
 	default:
 		err = s.SetWriteDeadline(at)
 	}
-	m.note("%s(%s) = %v", op, fzDlNames[k], err)
+	m.note("%s(%s) = %v", op, fdtest.DeadlineNames[k], err)
 	closed := (s == m.r && m.rClosed) || (s == m.w && m.wClosed)
 	if closed {
 		if !errors.Is(err, os.ErrClosed) {
@@ -615,7 +541,7 @@ func (m *fzStreamModel) recv(ch <-chan fzResult) fzResult {
 	select {
 	case res := <-ch:
 		return res
-	case <-time.After(hang):
+	case <-time.After(fdtest.Hang):
 		m.failf("a blocked call did not return after its action") // the deferred closes unblock it
 		return fzResult{}
 	}
@@ -625,13 +551,13 @@ func (m *fzStreamModel) recv(ch <-chan fzResult) fzResult {
 // action x%7 once it is blocked, and checks its result.
 func (m *fzStreamModel) blockedRead(x, arg byte) {
 	m.t.Helper()
-	l := max(1, fzSize(arg))
-	if m.rClosed || m.wClosed || m.pending() > 0 || m.rdl == fzDlPast || m.rdl == fzDlSoon {
+	l := max(1, fdtest.FuzzSize(arg))
+	if m.rClosed || m.wClosed || m.pending() > 0 || m.rdl == fdtest.DeadlinePast || m.rdl == fdtest.DeadlineSoon {
 		m.note("cannot block: short read instead")
 		m.read(fzCtxShort, false, x, l)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	p := make([]byte, l)
 	before := m.blockCount(m.r)
@@ -641,11 +567,11 @@ func (m *fzStreamModel) blockedRead(x, arg byte) {
 		ch <- fzResult{n, err}
 	}()
 	m.watch.await(m.t, m.r, before+1)
-	var e fzExpect
+	var e fdtest.Expect
 	switch action := x % 7; action {
 	case 0, 6: // data arrives (6: after the deadline was moved while blocked)
 		if action == 6 {
-			at, k := fzDeadlineTime(3) // an hour ahead
+			at, k := fdtest.DeadlineTime(3) // an hour ahead
 			if err := m.r.SetReadDeadline(at); err != nil {
 				m.failf("SetReadDeadline while blocked = %v", err)
 			}
@@ -653,34 +579,34 @@ func (m *fzStreamModel) blockedRead(x, arg byte) {
 			// No wait for a second block: on the runtime poller the
 			// runtime re-arms its timer without waking the call.
 		}
-		if m.wdl == fzDlPast || m.wdl == fzDlSoon {
+		if m.wdl == fdtest.DeadlinePast || m.wdl == fdtest.DeadlineSoon {
 			m.setDeadline(m.w, "SetWriteDeadline", 0, false, true) // none
 		}
 		k := max(1, int(arg%64))
-		ctx, cancel := context.WithTimeout(context.Background(), hang)
+		ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 		n, err := m.w.WriteContext(ctx, m.pattern(k))
 		cancel()
-		m.checkWrite(fzExpect{full: true}, k, n, err)
-		e.data = true
+		m.checkWrite(fdtest.Expect{Full: true}, k, n, err)
+		e.Data = true
 	case 1:
 		m.close(m.w, &m.wClosed)
-		e.eof = true
+		e.EOF = true
 	case 2:
 		if err := m.r.SetReadDeadline(time.Now().Add(-time.Second)); err != nil {
 			m.failf("SetReadDeadline while blocked = %v", err)
 		}
-		e.allow(os.ErrDeadlineExceeded)
+		e.Allow(os.ErrDeadlineExceeded)
 	case 3:
 		cancel()
-		e.allow(context.Canceled)
+		e.Allow(context.Canceled)
 	case 4:
 		m.close(m.r, &m.rClosed)
-		e.allow(os.ErrClosed)
+		e.Allow(os.ErrClosed)
 	case 5:
 		if err := m.r.SetReadDeadline(time.Now().Add(time.Duration(1+arg%50) * time.Microsecond)); err != nil {
 			m.failf("SetReadDeadline while blocked = %v", err)
 		}
-		e.allow(os.ErrDeadlineExceeded)
+		e.Allow(os.ErrDeadlineExceeded)
 	}
 	m.note("blocked read ended by action %d", x%7)
 	res := m.recv(ch)
@@ -691,12 +617,12 @@ func (m *fzStreamModel) blockedRead(x, arg byte) {
 // blocks in the reactor, ends it with action x%5, and checks its result.
 func (m *fzStreamModel) blockedWrite(x, arg byte) {
 	m.t.Helper()
-	if m.rClosed || m.wClosed || m.wdl == fzDlPast || m.wdl == fzDlSoon {
+	if m.rClosed || m.wClosed || m.wdl == fdtest.DeadlinePast || m.wdl == fdtest.DeadlineSoon {
 		m.note("cannot block: short write instead")
-		m.write(fzCtxShort, false, x, fzSize(arg), false)
+		m.write(fzCtxShort, false, x, fdtest.FuzzSize(arg), false)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	l := m.blockN
 	p := m.pattern(l)
@@ -707,41 +633,41 @@ func (m *fzStreamModel) blockedWrite(x, arg byte) {
 		ch <- fzResult{n, err}
 	}()
 	m.watch.await(m.t, m.w, before+1)
-	var e fzExpect
-	e.partial = true
+	var e fdtest.Expect
+	e.Partial = true
 	switch action := x % 5; action {
 	case 0:
 		m.close(m.w, &m.wClosed)
-		e.allow(os.ErrClosed)
+		e.Allow(os.ErrClosed)
 	case 1:
 		if err := m.w.SetWriteDeadline(time.Now().Add(-time.Second)); err != nil {
 			m.failf("SetWriteDeadline while blocked = %v", err)
 		}
-		e.allow(os.ErrDeadlineExceeded)
+		e.Allow(os.ErrDeadlineExceeded)
 	case 2:
 		cancel()
-		e.allow(context.Canceled)
+		e.Allow(context.Canceled)
 	case 3:
 		m.close(m.r, &m.rClosed)
-		e.allow(syscall.EPIPE)
+		e.Allow(syscall.EPIPE)
 		if m.sock {
-			e.allow(syscall.ECONNRESET)
+			e.Allow(syscall.ECONNRESET)
 		}
 	case 4:
 		// Drain: read everything pending and all l bytes while the
 		// write goes on; then it must return l, nil.
 		m.note("draining while the write is blocked")
-		if m.rdl == fzDlPast || m.rdl == fzDlSoon {
+		if m.rdl == fdtest.DeadlinePast || m.rdl == fdtest.DeadlineSoon {
 			m.setDeadline(m.r, "SetReadDeadline", 0, true, false) // none
 		}
 		m.wrote(l)
 		for m.pending() > 0 {
 			e := m.expectRead(fzCtxHang, 1)
-			if !e.data {
+			if !e.Data {
 				m.failf("model: drain with nothing pending")
 			}
 			// At most about 64 reads: an iteration stays fast.
-			m.read(fzCtxHang, false, 0, max(l/64, fzSize(arg)))
+			m.read(fzCtxHang, false, 0, max(l/64, fdtest.FuzzSize(arg)))
 		}
 		res := m.recv(ch)
 		m.note("blocked write(%d) = %d, %v", l, res.n, res.err)
@@ -761,7 +687,7 @@ func (m *fzStreamModel) checkKernel() {
 		return
 	}
 	var n int
-	if err := control(m.r, func(fd int) error {
+	if err := fdtest.Control(m.r, func(fd int) error {
 		var err error
 		n, err = unix.IoctlGetInt(fd, unix.TIOCINQ)
 		return err
@@ -781,7 +707,7 @@ func fzStreamPair(t *testing.T, sock bool) (r, w *fdstream.Stream, fitCap, block
 			t.Fatal(err)
 		}
 		var size int
-		if err := control(w, func(fd int) error {
+		if err := fdtest.Control(w, func(fd int) error {
 			var err error
 			size, err = unix.FcntlInt(uintptr(fd), unix.F_GETPIPE_SZ, 0)
 			return err
@@ -809,7 +735,7 @@ func fzStreamPair(t *testing.T, sock bool) (r, w *fdstream.Stream, fitCap, block
 		t.Fatal(err)
 	}
 	var sndbuf int
-	if err := control(w, func(fd int) error {
+	if err := fdtest.Control(w, func(fd int) error {
 		var err error
 		sndbuf, err = unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF)
 		return err
@@ -827,7 +753,7 @@ func fzRunStreamOps(t *testing.T, data []byte) {
 	m := &fzStreamModel{t: t, sock: sock, r: r, w: w, watch: watchBlocks(t), fitCap: fitCap, blockN: blockN}
 	// The watchdog ends any call the model wrongly let block forever.
 	dogDone := make(chan struct{})
-	dog := time.AfterFunc(hang, func() {
+	dog := time.AfterFunc(fdtest.Hang, func() {
 		defer close(dogDone)
 		m.hung.Store(true)
 		r.Close()
@@ -846,21 +772,21 @@ func fzRunStreamOps(t *testing.T, data []byte) {
 		m.trace = append(m.trace, fzRec{op: op, x: x, arg: arg})
 		switch op {
 		case fzOpWrite:
-			m.write(fzCtxHang, false, x, fzSize(arg), true)
+			m.write(fzCtxHang, false, x, fdtest.FuzzSize(arg), true)
 		case fzOpWriteShort:
-			m.write(fzCtxShort, false, x, fzSize(arg)*4, false)
+			m.write(fzCtxShort, false, x, fdtest.FuzzSize(arg)*4, false)
 		case fzOpWriteCanceled:
-			m.write(fzCtxCanceled, false, x, fzSize(arg), true)
+			m.write(fzCtxCanceled, false, x, fdtest.FuzzSize(arg), true)
 		case fzOpWritePlain:
-			m.write(fzCtxHang, true, x, fzSize(arg), true)
+			m.write(fzCtxHang, true, x, fdtest.FuzzSize(arg), true)
 		case fzOpRead:
-			m.read(fzCtxHang, false, x, fzSize(arg))
+			m.read(fzCtxHang, false, x, fdtest.FuzzSize(arg))
 		case fzOpReadShort:
-			m.read(fzCtxShort, false, x, fzSize(arg))
+			m.read(fzCtxShort, false, x, fdtest.FuzzSize(arg))
 		case fzOpReadCanceled:
-			m.read(fzCtxCanceled, false, x, fzSize(arg))
+			m.read(fzCtxCanceled, false, x, fdtest.FuzzSize(arg))
 		case fzOpReadPlain:
-			m.read(fzCtxHang, true, x, fzSize(arg))
+			m.read(fzCtxHang, true, x, fdtest.FuzzSize(arg))
 		case fzOpZero:
 			if k := fzCtx((x >> 1) % 3); x&1 == 0 {
 				m.read(k, false, x, 0)
@@ -1069,7 +995,7 @@ func fzRunChunking(t *testing.T, data []byte) {
 	}
 	var hung atomic.Bool
 	dogDone := make(chan struct{})
-	dog := time.AfterFunc(hang, func() {
+	dog := time.AfterFunc(fdtest.Hang, func() {
 		defer close(dogDone)
 		hung.Store(true)
 		r.Close()
@@ -1105,7 +1031,7 @@ func fzRunChunking(t *testing.T, data []byte) {
 	}()
 	if c.copyHop {
 		go func() {
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			defer cancel()
 			n, err := fdstream.Copy(ctx, w, hopR)
 			if cerr := w.Close(); err == nil && cerr != nil {
@@ -1172,7 +1098,7 @@ func fzRunChunking(t *testing.T, data []byte) {
 			ctx, cancel := context.Background(), context.CancelFunc(func() {})
 			switch mode {
 			case 0:
-				ctx, cancel = context.WithTimeout(context.Background(), hang)
+				ctx, cancel = context.WithTimeout(context.Background(), fdtest.Hang)
 			case 2:
 				ctx, cancel = fzShortCtx(ch.mode)
 			}
@@ -1181,7 +1107,7 @@ func fzRunChunking(t *testing.T, data []byte) {
 			cancel()
 			n = int(n64)
 		case mode == 0:
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			n, err = r.ReadContext(ctx, p)
 			cancel()
 		case mode == 1:
@@ -1221,7 +1147,7 @@ func fzRunChunking(t *testing.T, data []byte) {
 		}
 	}
 	for i := 0; i < 2; i++ {
-		ctx, cancel := context.WithTimeout(context.Background(), hang)
+		ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 		n, err := r.ReadContext(ctx, make([]byte, 8))
 		cancel()
 		if n != 0 || err != io.EOF {
@@ -1236,7 +1162,7 @@ func fzRunChunking(t *testing.T, data []byte) {
 		if err != nil {
 			failf("writer: %v", err)
 		}
-	case <-time.After(hang):
+	case <-time.After(fdtest.Hang):
 		failf("the writer did not finish after the reader saw io.EOF")
 	}
 	if c.copyHop {
@@ -1246,7 +1172,7 @@ func fzRunChunking(t *testing.T, data []byte) {
 			if err != nil {
 				failf("Copy in front: %v", err)
 			}
-		case <-time.After(hang):
+		case <-time.After(fdtest.Hang):
 			failf("the Copy in front did not finish after the reader saw io.EOF")
 		}
 	}
@@ -1300,7 +1226,7 @@ func fzWriteChunks(w *fdstream.Stream, c fzChunking) (err error) {
 		case ch.mode&0x80 != 0:
 			// WriteBuffersContext over p cut in pieces whose size the
 			// mode picks, with a nil and an empty buffer between.
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			if mode == 2 {
 				cancel()
 				ctx, cancel = fzShortCtx(ch.mode)
@@ -1310,7 +1236,7 @@ func fzWriteChunks(w *fdstream.Stream, c fzChunking) (err error) {
 			cancel()
 			n = int(n64)
 		case mode == 0:
-			ctx, cancel := context.WithTimeout(context.Background(), hang)
+			ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 			n, err = w.WriteContext(ctx, p)
 			cancel()
 		case mode == 1:

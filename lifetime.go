@@ -21,8 +21,8 @@ import (
 // holds a reference while it may touch the fd; Close sets the closed bit,
 // wakes every waiter, and the goroutine that drops the last reference
 // deregisters and closes the fd. So an fd number is never closed under a
-// running syscall, and never reused under one either (DESIGN.md
-// invariant 7).
+// running syscall, and never reused under one either (README and
+// DESIGN.md: guarantee 4).
 type lifetime struct {
 	state     atomic.Uint64
 	closing   chan struct{} // closed when Close starts: wakes lock waiters
@@ -227,7 +227,7 @@ func (s *Stream) destroy() {
 		s.reg.Deregister()
 	}
 	s.aux.release()
-	// O_NONBLOCK goes back before the fd is closed (invariant 11).
+	// O_NONBLOCK goes back before the fd is closed (guarantee 11).
 	releaseNonblock(s.nb, s.fd, &s.st)
 	var err error
 	if s.file != nil {

@@ -10,16 +10,13 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/fdstream/fdstream"
+	"github.com/fdstream/fdstream/internal/fdtest"
 	"github.com/fdstream/fdstream/reactor"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
-
-// hang is the generous upper bound a test waits for something that should
-// happen at once; it only catches hangs.
-const hang = 10 * time.Second
 
 // blockWatch records which Streams have calls blocked, through the
 // package's test hook, so a test can act once a call is really waiting
@@ -45,6 +42,22 @@ func watchBlocks(t *testing.T) *blockWatch {
 	})
 	t.Cleanup(func() { fdstream.SetTestHookBlock(nil) })
 	return w
+}
+
+// blockSignal installs the package's block hook for the duration of t and
+// returns a channel that gets a value (at most one pending) each time a
+// call on any Stream blocks: for a child process that must tell its
+// parent when a read is really waiting.
+func blockSignal(t *testing.T) <-chan struct{} {
+	blocked := make(chan struct{}, 1)
+	fdstream.SetTestHookBlock(func(*fdstream.Stream, reactor.Interest) {
+		select {
+		case blocked <- struct{}{}:
+		default:
+		}
+	})
+	t.Cleanup(func() { fdstream.SetTestHookBlock(nil) })
+	return blocked
 }
 
 // reset forgets every count, for a test that reuses the watch round after
@@ -78,7 +91,7 @@ func (w *blockWatch) awaitAny(t *testing.T, n int) {
 // awaitCount waits until count (called with mu held) reaches n.
 func (w *blockWatch) awaitCount(t *testing.T, n int, what string, count func() int) {
 	t.Helper()
-	deadline := time.After(hang)
+	deadline := time.After(fdtest.Hang)
 	for {
 		w.mu.Lock()
 		got := count()
@@ -107,7 +120,7 @@ func mustPipe(t testing.TB, opts ...fdstream.Option) (r, w *fdstream.Stream) {
 // readN reads exactly n bytes from s, failing the test on a hang.
 func readN(t *testing.T, s *fdstream.Stream, n int) []byte {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	buf := make([]byte, n)
 	got := 0
@@ -133,7 +146,7 @@ func recvErr(t *testing.T, ch <-chan error) error {
 	select {
 	case err := <-ch:
 		return err
-	case <-time.After(hang):
+	case <-time.After(fdtest.Hang):
 		t.Fatal("call did not return")
 		return nil
 	}

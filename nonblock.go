@@ -10,7 +10,7 @@ import (
 // descriptors share: a Stream that sets it changes it for every holder,
 // other Streams included. The registry below remembers the descriptions
 // on which Streams set it, so that it is cleared again only when the last
-// Stream using that description closes (invariant 11). Without it, of two
+// Stream using that description closes (guarantee 11). Without it, of two
 // Streams made by FromFile on one socket, the first to close would put
 // the description back in blocking mode under the second, whose next
 // read(2) would then block where no ctx or Close can reach it.

@@ -2,10 +2,11 @@ package fdstream
 
 import (
 	"os"
-	"strconv"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // Both sides of a pty are recognised, so that either side's EIO after the
@@ -14,19 +15,8 @@ import (
 // close setting TTY_OTHER_CLOSED and the hang-up — which nettest's
 // PingPong over a pty hit under -race -count=20.)
 func TestIsPTYBothSides(t *testing.T) {
-	m, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(m)
-	if err := unix.IoctlSetPointerInt(m, unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(m, unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := unix.Open("/dev/pts/"+strconv.Itoa(n), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	m, path := fdtest.PTY(t, 0)
+	s, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

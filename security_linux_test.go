@@ -4,7 +4,6 @@ package fdstream_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -24,47 +23,9 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 	"github.com/fdstream/fdstream/reactor"
 )
-
-// helperEnv tells a re-executed test binary which helper test it runs as,
-// and in which mode: "TestName:mode".
-const helperEnv = "FDSTREAM_HELPER_PROCESS"
-
-// helperMode returns the mode this process was started with as the child
-// named test, and skips the test when it is not that child.
-func helperMode(t *testing.T, test, parent string) string {
-	name, mode, ok := strings.Cut(os.Getenv(helperEnv), ":")
-	if !ok || name != test {
-		t.Skipf("runs only as the child process of %s", parent)
-	}
-	return mode
-}
-
-// helperCommand returns a command re-running the test binary as the child
-// test in mode. Its stderr is collected in the returned buffer. When t
-// ends the child is killed (if still running) and waited for, so no
-// failure path leaves it behind; a child that runs past hang is killed.
-func helperCommand(t *testing.T, test, mode string) (*exec.Cmd, *bytes.Buffer) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
-	// Under -race a process sleeps a second at exit (GORACE
-	// atexit_sleep_ms) for goroutines still running to report: the
-	// child's have all ended (its TestMain runs goleak).
-	cmd.Env = append(os.Environ(), helperEnv+"="+test+":"+mode,
-		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	t.Cleanup(func() {
-		cancel()
-		if cmd.Process != nil && cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	return cmd, &stderr
-}
 
 // helperLines returns the lines of out that start with prefix, prefix
 // removed.
@@ -133,7 +94,7 @@ type libFd struct {
 	target, from string
 }
 
-// Invariant 14: every descriptor the library opens is O_CLOEXEC. The
+// Guarantee 39: every descriptor the library opens is O_CLOEXEC. The
 // library opens descriptors of every kind — Pipe, Open of a FIFO and of a
 // pty slave by path, adapters.OpenPTY (ptmx and TIOCGPTPEER), FromFile
 // (reopened through /proc/self/fd or dup'ed), the reactors' own epoll fds,
@@ -208,7 +169,7 @@ func TestDescriptorsAreCloseOnExec(t *testing.T) {
 	must(err)
 	keep(ptmx)
 	var ptn int
-	must(control(ptmx, func(fd int) error {
+	must(fdtest.Control(ptmx, func(fd int) error {
 		if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
 			return err
 		}
@@ -357,7 +318,7 @@ func TestDescriptorsAreCloseOnExec(t *testing.T) {
 		}
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "/bin/sh", "-c", listFdsScript).Output()
 	if err != nil {
@@ -385,7 +346,7 @@ func TestDescriptorsAreCloseOnExec(t *testing.T) {
 			lib = append(lib, libFd{fd, target, "adapters.StartPTY"})
 		}
 	}
-	conn.SetDeadline(time.Now().Add(hang))
+	conn.SetDeadline(time.Now().Add(fdtest.Hang))
 	out, err = io.ReadAll(conn)
 	if err != nil {
 		t.Fatalf("reading the StartPTY child: %v (read %q)", err, out)
@@ -428,29 +389,12 @@ func errnoName(err error) string {
 	return err.Error()
 }
 
-// rawPTY opens a pty pair's master with O_NOCTTY and unlocks it; it
-// returns the master and the slave's path.
-func rawPTY() (master int, path string, err error) {
-	master, err = unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, "", err
-	}
-	if err = unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err == nil {
-		var n int
-		if n, err = unix.IoctlGetInt(master, unix.TIOCGPTN); err == nil {
-			return master, "/dev/pts/" + strconv.Itoa(n), nil
-		}
-	}
-	unix.Close(master)
-	return -1, "", err
-}
-
 // TestNoCTTYHelperProcess is the child of
 // TestOpenNeverAcquiresControllingTTY: a session leader without a
 // controlling terminal, which opens ptys in the way its mode says and
 // reports after each step whether it acquired one.
 func TestNoCTTYHelperProcess(t *testing.T) {
-	mode := helperMode(t, nocttyHelper, "TestOpenNeverAcquiresControllingTTY")
+	mode := fdtest.HelperMode(t, nocttyHelper, "TestOpenNeverAcquiresControllingTTY")
 	// Closing a pty that became our controlling terminal hangs it up and
 	// sends us, its session leader, SIGHUP: the child must live to report.
 	signal.Ignore(syscall.SIGHUP)
@@ -495,9 +439,9 @@ func TestNoCTTYHelperProcess(t *testing.T) {
 		}
 		defer m.Close()
 		defer s.Close()
-		control(m, func(fd int) error { report("adapters.OpenPTY", fd); return nil })
+		fdtest.Control(m, func(fd int) error { report("adapters.OpenPTY", fd); return nil })
 
-		mfd, path, err := rawPTY()
+		mfd, path, err := fdtest.RawPTY(0)
 		if err != nil {
 			fail("fdstream.Open", err)
 			return
@@ -511,7 +455,7 @@ func TestNoCTTYHelperProcess(t *testing.T) {
 		defer st.Close()
 		report("fdstream.Open", mfd)
 
-		mfd, path, err = rawPTY()
+		mfd, path, err = fdtest.RawPTY(0)
 		if err != nil {
 			fail("fdstream.FromFile", err)
 			return
@@ -533,7 +477,7 @@ func TestNoCTTYHelperProcess(t *testing.T) {
 	case "control-path", "control-proc", "control-peer":
 		// What the library must not do: open a slave without O_NOCTTY,
 		// by path, by reopening /proc/self/fd/N, or through TIOCGPTPEER.
-		mfd, path, err := rawPTY()
+		mfd, path, err := fdtest.RawPTY(0)
 		if err != nil {
 			fail(mode, err)
 			return
@@ -566,7 +510,7 @@ func TestNoCTTYHelperProcess(t *testing.T) {
 	}
 }
 
-// Invariant 14, ttys: in a session leader that has no controlling
+// Guarantee 39, ttys: in a session leader that has no controlling
 // terminal, opening a pty with adapters.OpenPTY, opening a slave by path
 // with Open, and reopening a slave with FromFile never make it the
 // controlling terminal (/dev/tty stays ENXIO and the pty gets no session).
@@ -575,7 +519,7 @@ func TestNoCTTYHelperProcess(t *testing.T) {
 func TestOpenNeverAcquiresControllingTTY(t *testing.T) {
 	run := func(mode string) map[string]string {
 		t.Helper()
-		cmd, stderr := helperCommand(t, nocttyHelper, mode)
+		cmd, stderr := fdtest.HelperCommand(t, nocttyHelper, mode)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		out, err := cmd.Output()
 		if err != nil {
@@ -616,7 +560,7 @@ const stdioTTYHelper = "TestStdioTTYHelperProcess"
 // its stdin is a pty slave whose open file description the parent shares,
 // and fd 3 is a pipe on which the parent says "go" when it has checked.
 func TestStdioTTYHelperProcess(t *testing.T) {
-	helperMode(t, stdioTTYHelper, "TestStdioTTYSharedWithParent")
+	fdtest.HelperMode(t, stdioTTYHelper, "TestStdioTTYSharedWithParent")
 	say := func(format string, args ...any) { fmt.Printf("stdiotty "+format+"\n", args...) }
 	ctl := bufio.NewReader(os.NewFile(3, "ctl"))
 	proceed := func() bool {
@@ -643,14 +587,7 @@ func TestStdioTTYHelperProcess(t *testing.T) {
 		return
 	}
 
-	blocked := make(chan struct{}, 1)
-	fdstream.SetTestHookBlock(func(*fdstream.Stream, reactor.Interest) {
-		select {
-		case blocked <- struct{}{}:
-		default:
-		}
-	})
-	defer fdstream.SetTestHookBlock(nil)
+	blocked := blockSignal(t)
 	for _, r := range []struct {
 		name string
 		read func(ctx context.Context, p []byte) (int, error)
@@ -667,7 +604,7 @@ func TestStdioTTYHelperProcess(t *testing.T) {
 			cancel()
 			say("%s read returned without blocking: %v", r.name, err)
 			return
-		case <-time.After(hang):
+		case <-time.After(fdtest.Hang):
 			cancel()
 			say("%s read never blocked", r.name)
 			<-done
@@ -727,7 +664,7 @@ func TestStdioTTYSharedWithParent(t *testing.T) {
 	nonblocking := func() bool {
 		t.Helper()
 		var fl int
-		if err := control(tty, func(fd int) error {
+		if err := fdtest.Control(tty, func(fd int) error {
 			var err error
 			fl, err = unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 			return err
@@ -744,7 +681,7 @@ func TestStdioTTYSharedWithParent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ctlW.Close()
-	cmd, stderr := helperCommand(t, stdioTTYHelper, "")
+	cmd, stderr := fdtest.HelperCommand(t, stdioTTYHelper, "")
 	cmd.Stdin = tty
 	cmd.ExtraFiles = []*os.File{ctlR}
 	stdout, err := cmd.StdoutPipe()
@@ -793,7 +730,7 @@ func TestStdioTTYSharedWithParent(t *testing.T) {
 	if nonblocking() {
 		t.Errorf("after the child closed its Streams, the parent's slave description is non-blocking")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	if _, err := m.WriteContext(ctx, []byte("typed\n")); err != nil {
 		t.Fatal(err)

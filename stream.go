@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/fdstream/fdstream/internal/sysx"
 	"github.com/fdstream/fdstream/reactor"
 )
 
@@ -198,7 +199,7 @@ func adopt(fd int, name, op string, opts []Option, openAddedNonblock bool) (*Str
 		name:          name,
 		zeroReadIsEOF: true,
 	}
-	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &s.st) }); err != nil {
+	if err := sysx.IgnoringEINTR(func() error { return unix.Fstat(fd, &s.st) }); err != nil {
 		return fail(err)
 	}
 	s.rlock.init()
@@ -217,7 +218,7 @@ func adopt(fd int, name, op string, opts []Option, openAddedNonblock bool) (*Str
 	s.life.init()
 	s.aux.r = r
 	// Regular files and block devices are always "ready" as far as poll
-	// is concerned, and epoll refuses them: plain I/O (invariant 10).
+	// is concerned, and epoll refuses them: plain I/O (guarantee 7).
 	pollable := kind != unix.S_IFREG && kind != unix.S_IFBLK
 	if pollable {
 		var err error
@@ -459,7 +460,7 @@ func (s *Stream) readDone(n int, err error, p []byte) (int, error) {
 		// (seen on Linux 6.18: a read gets EIO, the next one the
 		// missing bytes), so read once more before calling it the end.
 		var n int
-		err := ignoringEINTR(func() (err error) { n, err = unix.Read(s.fd, p); return err })
+		err := sysx.IgnoringEINTR(func() (err error) { n, err = unix.Read(s.fd, p); return err })
 		if err == nil && n > 0 {
 			return n, nil
 		}
@@ -789,12 +790,4 @@ func (s *Stream) valid() bool {
 
 func (s *Stream) pathErr(op string, err error) error {
 	return &os.PathError{Op: op, Path: s.name, Err: err}
-}
-
-func ignoringEINTR(f func() error) error {
-	for {
-		if err := f(); err != unix.EINTR {
-			return err
-		}
-	}
 }

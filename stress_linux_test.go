@@ -20,6 +20,7 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 	"github.com/fdstream/fdstream/reactor"
 )
 
@@ -182,7 +183,7 @@ func (c *stressChannel) checkBound(op string, start time.Time, d time.Duration) 
 	if d < 0 {
 		return
 	}
-	if el := time.Since(start); el > d+hang {
+	if el := time.Since(start); el > d+fdtest.Hang {
 		c.fail("%s with a %v ctx returned after %v", op, d, el)
 	}
 }
@@ -446,10 +447,10 @@ func (c *stressChannel) waitOrDump(wg *sync.WaitGroup, what string) {
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(hang):
+	case <-time.After(fdtest.Hang):
 		buf := make([]byte, 1<<20)
 		buf = buf[:runtime.Stack(buf, true)]
-		c.fail("%s still running %v after Close:\n%s", what, hang, buf)
+		c.fail("%s still running %v after Close:\n%s", what, fdtest.Hang, buf)
 		<-done
 	}
 }
@@ -481,15 +482,6 @@ func stressSettings(t *testing.T) (per time.Duration, seed uint64, channels int)
 	return per, seed, channels
 }
 
-func openFds(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents) - 1 // the directory's own fd
-}
-
 // TestStress runs many pipes, socketpairs and ptys at once on every
 // reactor kind, each with two writers, two readers, a goroutine changing
 // deadlines and calling Control, and a Close at a random moment; every
@@ -506,7 +498,7 @@ func openFds(t *testing.T) int {
 func TestStress(t *testing.T) {
 	per, seed, channels := stressSettings(t)
 	t.Logf("seed %d (replay with %s=%d), %v per reactor kind, %d channels at once", seed, stressSeedEnv, seed, per, channels)
-	fds := openFds(t)
+	fds := fdtest.OpenFDs(t)
 	kinds := []string{"pipe", "socketpair", "pty"}
 	for _, nr := range testReactors(t) {
 		t.Run(nr.name, func(t *testing.T) {
@@ -522,7 +514,7 @@ func TestStress(t *testing.T) {
 					// Run for the time asked, and on until every
 					// path was taken at least once (a loaded machine
 					// may need longer), within the hang bound.
-					for (time.Now().Before(end) || !stats.covered()) && time.Now().Before(end.Add(hang)) && !t.Failed() {
+					for (time.Now().Before(end) || !stats.covered()) && time.Now().Before(end.Add(fdtest.Hang)) && !t.Failed() {
 						id := int(next.Add(1))
 						rng := rand.New(rand.NewPCG(seed, uint64(id)))
 						kind := kinds[rng.IntN(len(kinds))]
@@ -554,7 +546,7 @@ func TestStress(t *testing.T) {
 			}
 		})
 	}
-	if n := openFds(t); n != fds {
+	if n := fdtest.OpenFDs(t); n != fds {
 		t.Errorf("%d fds open after the run, %d before", n, fds)
 	}
 	goleak.VerifyNone(t)

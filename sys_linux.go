@@ -5,6 +5,8 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fdstream/fdstream/internal/sysx"
 )
 
 // sameDescription reports whether fds a and b of this process share one
@@ -43,14 +45,6 @@ func isPTYMaster(fd int) bool {
 	return err == nil
 }
 
-func pipe() (r, w int, err error) {
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
-		return -1, -1, err
-	}
-	return p[0], p[1], nil
-}
-
 // privateDup returns a new descriptor for the file behind fd. For FIFOs,
 // pipes and terminals it reopens /proc/self/fd/N, which gives a new open
 // file description: its O_NONBLOCK is ours alone, and a shell sharing the
@@ -62,7 +56,7 @@ func pipe() (r, w int, err error) {
 // not ours to open).
 func privateDup(fd int) (int, error) {
 	var st unix.Stat_t
-	if err := ignoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
+	if err := sysx.IgnoringEINTR(func() error { return unix.Fstat(fd, &st) }); err != nil {
 		return -1, err
 	}
 	if reopenable(fd, &st) {
@@ -72,7 +66,7 @@ func privateDup(fd int) (int, error) {
 		}
 		flags := fl&(unix.O_ACCMODE|unix.O_APPEND) | unix.O_NONBLOCK | unix.O_CLOEXEC | unix.O_NOCTTY
 		var nfd int
-		err = ignoringEINTR(func() error {
+		err = sysx.IgnoringEINTR(func() error {
 			nfd, err = unix.Open("/proc/self/fd/"+strconv.Itoa(fd), flags, 0)
 			return err
 		})

@@ -2,40 +2,11 @@
 
 package fdstream
 
-import (
-	"syscall"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // isPTY is false outside Linux; there a pty's EIO after the other side
 // hung up is returned as the errno.
 func isPTY(fd int, st *unix.Stat_t) bool { return false }
-
-func pipe() (r, w int, err error) {
-	var p [2]int
-	// No pipe2 everywhere: hold ForkLock so no child inherits the pipe
-	// before FD_CLOEXEC is set, as os.Pipe does.
-	syscall.ForkLock.RLock()
-	err = unix.Pipe(p[:])
-	if err == nil {
-		unix.CloseOnExec(p[0])
-		unix.CloseOnExec(p[1])
-	}
-	syscall.ForkLock.RUnlock()
-	if err != nil {
-		return -1, -1, err
-	}
-	if err = unix.SetNonblock(p[0], true); err == nil {
-		err = unix.SetNonblock(p[1], true)
-	}
-	if err != nil {
-		unix.Close(p[0])
-		unix.Close(p[1])
-		return -1, -1, err
-	}
-	return p[0], p[1], nil
-}
 
 // sameDescription cannot tell outside Linux (no kcmp); see the Linux
 // version for why true is the safe answer.

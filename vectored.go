@@ -8,6 +8,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/fdstream/fdstream/internal/sysx"
+
 	"github.com/fdstream/fdstream/reactor"
 )
 
@@ -218,7 +220,7 @@ func (s *Stream) ReadBuffersContext(ctx context.Context, bufs [][]byte) (int64, 
 	case err == unix.EIO && s.ptyEOF:
 		// As ReadContext: the other side is gone, but its last output
 		// may still be on its way in; read once more.
-		err := ignoringEINTR(func() (err error) { n, err = v.readv(s.fd); return err })
+		err := sysx.IgnoringEINTR(func() (err error) { n, err = v.readv(s.fd); return err })
 		if err == nil && n > 0 {
 			return int64(n), nil
 		}

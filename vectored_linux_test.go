@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fdstream/fdstream"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // vector cuts b into pieces of the given sizes (repeated), with a nil and
@@ -29,7 +30,7 @@ func vector(b []byte, sizes ...int) [][]byte {
 	return v
 }
 
-// Guarantee 42: WriteBuffersContext writes every byte of every buffer, in
+// Guarantee 16: WriteBuffersContext writes every byte of every buffer, in
 // order, skipping nil and empty ones, with any number of buffers (more
 // than IOV_MAX goes in several writev calls), on every reactor, waiting
 // for room as often as it must, and n is the total.
@@ -50,7 +51,7 @@ func TestStreamWriteBuffersWritesAll(t *testing.T) {
 				bufs := vector(payload, tc.sizes...)
 				orig := append([][]byte(nil), bufs...)
 				got := collect(t, pr, len(payload))
-				ctx, cancel := context.WithTimeout(context.Background(), hang)
+				ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 				defer cancel()
 				n, err := pw.WriteBuffersContext(ctx, bufs)
 				if n != int64(len(payload)) || err != nil {
@@ -69,7 +70,7 @@ func TestStreamWriteBuffersWritesAll(t *testing.T) {
 	}
 }
 
-// Guarantee 42: ReadBuffersContext fills the buffers in order, skipping
+// Guarantee 16: ReadBuffersContext fills the buffers in order, skipping
 // nil and empty ones, returns as soon as one readv got something, returns
 // 0, nil at once with no room (consuming nothing), and 0, io.EOF at the
 // end, twice; it blocks until bytes come.
@@ -114,7 +115,7 @@ func TestStreamReadBuffersFillsInOrder(t *testing.T) {
 	}
 }
 
-// Guarantee 42, cancellation loses nothing: a WriteBuffersContext whose
+// Guarantee 16, cancellation loses nothing: a WriteBuffersContext whose
 // ctx is cancelled while it waits for room reports exactly what reached
 // the pipe, byte for byte; a ReadBuffersContext cancelled while it waits
 // consumes nothing; a ctx done at entry does no I/O; deadlines apply; and
@@ -183,7 +184,7 @@ func TestStreamVectoredCancelLosesNothing(t *testing.T) {
 	}
 }
 
-// Guarantee 42, allocations: on every reactor, a 16-buffer write and a
+// Guarantee 16, allocations: on every reactor, a 16-buffer write and a
 // 16-buffer read allocate nothing on the ready path, and nothing when the
 // read waits with Background.
 func TestStreamVectoredZeroAllocs(t *testing.T) {
@@ -266,7 +267,7 @@ func syscw(t *testing.T) int64 {
 	return 0
 }
 
-// Guarantee 42: 16 buffers of 1 KiB go in one writev, against 16 writes
+// Guarantee 16: 16 buffers of 1 KiB go in one writev, against 16 writes
 // for 16 WriteContext calls: at least 3 times fewer syscalls, counted by
 // the kernel (so a retry after EAGAIN would count too).
 func TestStreamWriteBuffersFewerSyscalls(t *testing.T) {

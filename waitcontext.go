@@ -242,7 +242,7 @@ func selectNow(fd int, i reactor.Interest) bool {
 // Stream parked on the Go runtime poller (which never watches POLLPRI)
 // or doing plain I/O (sysfs and procfs attribute files are regular files
 // to fstat, yet pollable for POLLPRI). It is made by the first Priority
-// wait, kept until the Stream is destroyed (invariant 1: registered
+// wait, kept until the Stream is destroyed (register once: registered
 // once), evicted by Close and deregistered by destroy, before the fd is
 // closed.
 type auxReg struct {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fdstream/fdstream"
+	"github.com/fdstream/fdstream/internal/fdtest"
 	"github.com/fdstream/fdstream/reactor"
 )
 
@@ -246,7 +247,7 @@ func TestStreamWaitContextPriorityMounts(t *testing.T) {
 			GidMappings:  []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
 		},
 	} {
-		cmd, stderr := helperCommand(t, child, parentNS)
+		cmd, stderr := fdtest.HelperCommand(t, child, parentNS)
 		cmd.Args = append(cmd.Args, "-test.v")
 		cmd.SysProcAttr = attr
 		var out strings.Builder
@@ -272,7 +273,7 @@ func TestStreamWaitContextPriorityMounts(t *testing.T) {
 }
 
 func TestStreamWaitContextPriorityMountsChild(t *testing.T) {
-	parentNS := helperMode(t, "TestStreamWaitContextPriorityMountsChild", "TestStreamWaitContextPriorityMounts")
+	parentNS := fdtest.HelperMode(t, "TestStreamWaitContextPriorityMountsChild", "TestStreamWaitContextPriorityMounts")
 	if ns, err := os.Readlink("/proc/self/ns/mnt"); err != nil || ns == parentNS {
 		t.Fatalf("child mount namespace %q (%v) is the parent's: refusing to mount", ns, err)
 	}
@@ -301,7 +302,7 @@ func TestStreamWaitContextPriorityMountsChild(t *testing.T) {
 	// The first change lands while every wait is blocked.
 	var done []<-chan error
 	for _, w := range ws {
-		ctx, cancel := context.WithTimeout(context.Background(), hang)
+		ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 		t.Cleanup(cancel)
 		done = append(done, async(func() error { return w.s.WaitContext(ctx, reactor.Priority) }))
 		bw.await(t, w.s, 1)
@@ -322,7 +323,7 @@ func TestStreamWaitContextPriorityMountsChild(t *testing.T) {
 		t.Fatalf("umount: %v", err)
 	}
 	for _, w := range ws {
-		ctx, cancel := context.WithTimeout(context.Background(), hang)
+		ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 		err := w.s.WaitContext(ctx, reactor.Priority)
 		cancel()
 		if err != nil {

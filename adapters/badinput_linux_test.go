@@ -11,6 +11,7 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 	"github.com/fdstream/fdstream/reactor"
 )
 
@@ -128,7 +129,7 @@ func TestBadInputConn(t *testing.T) {
 }
 
 func TestBadInputPTY(t *testing.T) {
-	fds := openFds(t)
+	fds := fdtest.OpenFDs(t)
 	if _, err := adapters.StartPTY(nil); !errors.Is(err, os.ErrInvalid) {
 		t.Errorf("StartPTY(nil) = %v, want os.ErrInvalid", err)
 	}
@@ -162,16 +163,7 @@ func TestBadInputPTY(t *testing.T) {
 		t.Errorf("StartPTY on a zero Reactor = %#v, want an *os.PathError wrapping os.ErrInvalid", err)
 	}
 	// None of the failures left an fd behind.
-	if n := openFds(t); n != fds {
+	if n := fdtest.OpenFDs(t); n != fds {
 		t.Errorf("%d fds open after the failures, %d before", n, fds)
 	}
-}
-
-func openFds(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(ents) - 1 // the directory's own fd
 }

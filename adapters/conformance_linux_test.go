@@ -12,7 +12,7 @@ import (
 	"github.com/fdstream/fdstream/ctxiotest"
 )
 
-// Guarantee 44: Conn passes package ctxiotest's conformance checks, every
+// Guarantee 32: Conn passes package ctxiotest's conformance checks, every
 // one (it has Close, deadlines and the vectored calls), over Pipe and a
 // socketpair.
 func TestConnConformance(t *testing.T) {

@@ -31,10 +31,8 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
-
-// hang only catches hangs.
-const hang = 10 * time.Second
 
 // connTestRawPTY opens a pty pair whose slave is in raw mode, so bytes
 // cross it unchanged both ways.
@@ -52,10 +50,8 @@ func connTestRawPTY(t testing.TB) (master, slave *fdstream.Stream) {
 
 func connTestSocketpair(t testing.TB) (a, b *adapters.Conn) {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fd0, fd1 := fdtest.Socketpair(t)
+	fds := [2]int{fd0, fd1}
 	sa, err := fdstream.NewStream(fds[0], "sock:a")
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +262,7 @@ func TestConnTLSOverPipe(t *testing.T) {
 	cli := tls.Client(b, &tls.Config{RootCAs: pool, ServerName: "fdstream.test"})
 	defer srv.Close()
 	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() {
@@ -348,7 +344,7 @@ func TestConnHTTPOverPipe(t *testing.T) {
 		dialed = true
 		return b, nil
 	}}
-	client := &http.Client{Transport: tr, Timeout: hang}
+	client := &http.Client{Transport: tr, Timeout: fdtest.Hang}
 	resp, err := client.Get("http://fdstream/over-a-pipe")
 	if err != nil {
 		t.Fatal(err)
@@ -359,7 +355,7 @@ func TestConnHTTPOverPipe(t *testing.T) {
 		t.Fatalf("body %q, %v", body, err)
 	}
 	tr.CloseIdleConnections()
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
 		t.Fatal(err)
@@ -379,7 +375,7 @@ func TestConnPTYLinesAndJSON(t *testing.T) {
 	go func() {
 		s.Write([]byte("line one\nline two\n{\"n\":1}\n{\"n\":2}\n"))
 	}()
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	br := bufio.NewReader(fdstream.NewReader(ctx, mc))
 	for _, want := range []string{"line one", "line two"} {
@@ -413,7 +409,7 @@ func TestConnPTYLinesAndJSON(t *testing.T) {
 // expect reads from c until the output contains want or the timeout ends.
 func expect(t *testing.T, c *adapters.Conn, want string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	var out bytes.Buffer
 	buf := make([]byte, 256)
@@ -447,7 +443,7 @@ func TestConnPTYChildProcess(t *testing.T) {
 	expect(t, c, "/dev/pts/")
 	cmd.Process.Kill()
 	cmd.Wait()
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	buf := make([]byte, 256)
 	for {

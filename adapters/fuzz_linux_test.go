@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // FuzzConnOps decodes its input into a sequence of at most 64 operations
@@ -137,42 +138,6 @@ func fzFill(p []byte, salt, off uint64) {
 	}
 }
 
-// fzSize maps a fuzz byte to a transfer size: 0..127 as is, then steps of
-// 64 bytes up to about 6 KiB, then steps of 2 KiB up to 64 KiB.
-func fzSize(b byte) int {
-	switch {
-	case b < 128:
-		return int(b)
-	case b < 224:
-		return 128 + int(b-128)*64
-	}
-	return int(b-223) * 2048
-}
-
-type fzDeadline uint8
-
-const (
-	fzDlNone fzDeadline = iota // no deadline
-	fzDlPast                   // passed: every call fails at entry
-	fzDlSoon                   // microseconds ahead: may or may not have passed
-	fzDlFar                    // an hour ahead
-)
-
-var fzDlNames = [...]string{"none", "past", "soon", "far"}
-
-func fzDeadlineTime(b byte) (time.Time, fzDeadline) {
-	switch k := fzDeadline(b % 4); k {
-	case fzDlPast:
-		return time.Now().Add(-time.Second), k
-	case fzDlSoon:
-		return time.Now().Add(time.Duration(1+int(b>>2)%32*10) * time.Microsecond), k
-	case fzDlFar:
-		return time.Now().Add(time.Hour), k
-	default:
-		return time.Time{}, fzDlNone
-	}
-}
-
 type fzCtx uint8
 
 const (
@@ -191,38 +156,7 @@ func fzContext(k fzCtx, x byte) (context.Context, context.CancelFunc) {
 		cancel()
 		return ctx, cancel
 	}
-	return context.WithTimeout(context.Background(), hang)
-}
-
-// fzExpect is the set of outcomes the model allows for one read or write.
-type fzExpect struct {
-	errs    []error // errors allowed (n == 0, or 0 < n < len(p) for partial writes)
-	data    bool    // a read may return 1..min(len(p), pending) bytes
-	eof     bool    // a read may return 0, io.EOF
-	full    bool    // a write may return len(p), nil; a zero-length read 0, nil
-	partial bool    // a write may return 0 < n < len(p) with one of errs
-}
-
-func (e *fzExpect) allow(err error) { e.errs = append(e.errs, err) }
-
-func (e *fzExpect) blocks() bool { return !e.data && !e.eof && !e.full && len(e.errs) == 0 }
-
-func (e *fzExpect) match(err error) error {
-	for _, want := range e.errs {
-		if errors.Is(err, want) {
-			return want
-		}
-	}
-	return nil
-}
-
-func (e fzExpect) String() string {
-	var b strings.Builder
-	for _, err := range e.errs {
-		fmt.Fprintf(&b, "[%v] ", err)
-	}
-	fmt.Fprintf(&b, "data=%v eof=%v full=%v partial=%v", e.data, e.eof, e.full, e.partial)
-	return b.String()
+	return context.WithTimeout(context.Background(), fdtest.Hang)
 }
 
 // fzEnd is the model of one Conn.
@@ -231,7 +165,7 @@ type fzEnd struct {
 	c    *adapters.Conn
 
 	closed, rClosed, wDone bool // Close, CloseRead, CloseWrite happened
-	rdl, wdl               fzDeadline
+	rdl, wdl               fdtest.Deadline
 }
 
 func (e *fzEnd) canRead() bool  { return !e.closed && !e.rClosed }
@@ -272,7 +206,7 @@ func (m *fzConnModel) failf(format string, args ...any) {
 	for i, e := range m.end {
 		d := &m.dir[i]
 		fmt.Fprintf(&b, "\nmodel %s: closed=%v rClosed=%v wDone=%v rdl=%s wdl=%s; %s->: written=%d read=%d",
-			e.name, e.closed, e.rClosed, e.wDone, fzDlNames[e.rdl], fzDlNames[e.wdl], e.name, d.wOff, d.rOff)
+			e.name, e.closed, e.rClosed, e.wDone, fdtest.DeadlineNames[e.rdl], fdtest.DeadlineNames[e.wdl], e.name, d.wOff, d.rOff)
 	}
 	b.WriteString("\noperations:")
 	for i, r := range m.trace {
@@ -316,83 +250,83 @@ func (m *fzConnModel) checkOpErr(err error, op string, e int) {
 
 func (m *fzConnModel) fits(d, n int) bool { return m.dir[d].pending()+n <= m.fitCap }
 
-func (m *fzConnModel) expectRead(e int, k fzCtx, l int) fzExpect {
-	var x fzExpect
+func (m *fzConnModel) expectRead(e int, k fzCtx, l int) fdtest.Expect {
+	var x fdtest.Expect
 	me, d, peer := &m.end[e], &m.dir[1-e], &m.end[1-e]
 	switch {
 	case !me.canRead():
-		x.allow(net.ErrClosed)
+		x.Allow(net.ErrClosed)
 		return x
 	case l == 0:
-		x.full = true
+		x.Full = true
 		return x
 	case k == fzCtxCanceled:
-		x.allow(context.Canceled)
+		x.Allow(context.Canceled)
 		return x
 	case k == fzCtxShort:
-		x.allow(context.DeadlineExceeded)
+		x.Allow(context.DeadlineExceeded)
 	}
 	switch me.rdl {
-	case fzDlPast:
-		x.allow(os.ErrDeadlineExceeded)
+	case fdtest.DeadlinePast:
+		x.Allow(os.ErrDeadlineExceeded)
 		return x
-	case fzDlSoon:
-		x.allow(os.ErrDeadlineExceeded)
+	case fdtest.DeadlineSoon:
+		x.Allow(os.ErrDeadlineExceeded)
 	}
 	switch {
 	case d.pending() > 0:
-		x.data = true
+		x.Data = true
 	case !peer.canWrite():
-		x.eof = true
+		x.EOF = true
 	}
 	return x
 }
 
-func (m *fzConnModel) expectWrite(e int, k fzCtx, n int) fzExpect {
-	var x fzExpect
+func (m *fzConnModel) expectWrite(e int, k fzCtx, n int) fdtest.Expect {
+	var x fdtest.Expect
 	me, peer := &m.end[e], &m.end[1-e]
 	switch {
 	case !me.canWrite():
-		x.allow(net.ErrClosed)
+		x.Allow(net.ErrClosed)
 		return x
 	case k == fzCtxCanceled:
-		x.allow(context.Canceled)
+		x.Allow(context.Canceled)
 		return x
 	case k == fzCtxShort:
-		x.allow(context.DeadlineExceeded)
+		x.Allow(context.DeadlineExceeded)
 	}
 	switch me.wdl {
-	case fzDlPast:
-		x.allow(os.ErrDeadlineExceeded)
+	case fdtest.DeadlinePast:
+		x.Allow(os.ErrDeadlineExceeded)
 		return x
-	case fzDlSoon:
-		x.allow(os.ErrDeadlineExceeded)
+	case fdtest.DeadlineSoon:
+		x.Allow(os.ErrDeadlineExceeded)
 	}
 	switch {
 	case n == 0:
-		x.full = true
+		x.Full = true
 	case !peer.canRead():
-		x.allow(syscall.EPIPE)
+		x.Allow(syscall.EPIPE)
 	case m.fits(e, n):
-		x.full = true
+		x.Full = true
 	default:
-		x.full = true
-		x.partial = len(x.errs) > 0
+		x.Full = true
+		x.Partial = len(x.Errs) > 0
 	}
 	return x
 }
 
-func (m *fzConnModel) checkRead(e int, x fzExpect, p []byte, n int, err error) {
+func (m *fzConnModel) checkRead(e int, x fdtest.Expect, p []byte, n int, err error) {
 	m.t.Helper()
 	d := &m.dir[1-e]
 	m.note("read(%d) = %d, %v", len(p), n, err)
 	switch {
 	case err == nil && len(p) == 0:
-		if !x.full || n != 0 {
+		if !x.Full || n != 0 {
 			m.failf("zero-length read = %d, nil; want %v", n, x)
 		}
 	case err == nil:
-		if !x.data || n < 1 || n > min(len(p), d.pending()) {
+		if !x.Data || n < 1 || n > min(len(p), d.pending()) {
 			m.failf("read(%d) = %d, nil; want %v with %d pending", len(p), n, x, d.pending())
 		}
 		for i := 0; i < n; i++ {
@@ -403,7 +337,7 @@ func (m *fzConnModel) checkRead(e int, x fzExpect, p []byte, n int, err error) {
 		d.got = append(d.got, p[:n]...)
 		d.rOff += uint64(n)
 	case err == io.EOF:
-		if !x.eof || n != 0 {
+		if !x.EOF || n != 0 {
 			m.failf("read(%d) = %d, io.EOF; want %v", len(p), n, x)
 		}
 	default:
@@ -411,34 +345,34 @@ func (m *fzConnModel) checkRead(e int, x fzExpect, p []byte, n int, err error) {
 			m.failf("read(%d) = %d, %v: n must be 0 with an error", len(p), n, err)
 		}
 		m.checkOpErr(err, "read", e)
-		want := x.match(err)
+		want := x.Match(err)
 		if want == nil {
 			m.failf("read(%d) = %v; want %v", len(p), err, x)
 		}
 		if want == os.ErrDeadlineExceeded {
-			m.end[e].rdl = fzDlPast
+			m.end[e].rdl = fdtest.DeadlinePast
 		}
 	}
 }
 
-func (m *fzConnModel) checkWrite(e int, x fzExpect, l, n int, err error) {
+func (m *fzConnModel) checkWrite(e int, x fdtest.Expect, l, n int, err error) {
 	m.t.Helper()
 	m.note("write(%d) = %d, %v", l, n, err)
 	if err == nil {
-		if !x.full || n != l {
+		if !x.Full || n != l {
 			m.failf("write(%d) = %d, nil; want %v", l, n, x)
 		}
 	} else {
 		m.checkOpErr(err, "write", e)
-		want := x.match(err)
+		want := x.Match(err)
 		if want == nil {
 			m.failf("write(%d) = %d, %v; want %v", l, n, err, x)
 		}
-		if n < 0 || n >= max(l, 1) || (n > 0 && !x.partial) {
-			m.failf("write(%d) = %d, %v; want n == 0 (or a partial write where the pipe is full: %v)", l, n, err, x.partial)
+		if n < 0 || n >= max(l, 1) || (n > 0 && !x.Partial) {
+			m.failf("write(%d) = %d, %v; want n == 0 (or a partial write where the pipe is full: %v)", l, n, err, x.Partial)
 		}
 		if want == os.ErrDeadlineExceeded {
-			m.end[e].wdl = fzDlPast
+			m.end[e].wdl = fdtest.DeadlinePast
 		}
 	}
 	if m.end[1-e].canRead() {
@@ -458,7 +392,7 @@ func (m *fzConnModel) pattern(e, n int) []byte {
 func (m *fzConnModel) read(e int, k fzCtx, x byte, l int) {
 	m.t.Helper()
 	exp := m.expectRead(e, k, l)
-	if exp.blocks() {
+	if exp.Blocks() {
 		k = fzCtxShort
 		exp = m.expectRead(e, k, l)
 		m.note("could block: short ctx instead")
@@ -482,7 +416,7 @@ func (m *fzConnModel) write(e int, k fzCtx, x byte, l int, clamp bool) {
 		l = max(0, min(l, m.fitCap-m.dir[e].pending()))
 	}
 	exp := m.expectWrite(e, k, l)
-	if exp.blocks() {
+	if exp.Blocks() {
 		m.failf("the model issued a write(%d) that could block unbounded", l)
 	}
 	p := m.pattern(e, l)
@@ -501,7 +435,7 @@ func (m *fzConnModel) write(e int, k fzCtx, x byte, l int, clamp bool) {
 func (m *fzConnModel) setDeadline(e int, op string, arg byte, read, write bool) {
 	m.t.Helper()
 	me := &m.end[e]
-	at, k := fzDeadlineTime(arg)
+	at, k := fdtest.DeadlineTime(arg)
 	var err error
 	switch {
 	case read && write:
@@ -511,7 +445,7 @@ func (m *fzConnModel) setDeadline(e int, op string, arg byte, read, write bool) 
 	default:
 		err = me.c.SetWriteDeadline(at)
 	}
-	m.note("%s(%s) = %v", op, fzDlNames[k], err)
+	m.note("%s(%s) = %v", op, fdtest.DeadlineNames[k], err)
 	if me.closed {
 		// SetDeadline's doc: after Close it returns an error wrapping
 		// net.ErrClosed (as net's own connections do).
@@ -592,7 +526,7 @@ func (m *fzConnModel) recv(ch <-chan fzResult) fzResult {
 	select {
 	case res := <-ch:
 		return res
-	case <-time.After(hang):
+	case <-time.After(fdtest.Hang):
 		m.failf("a blocked call did not return after its action")
 		return fzResult{}
 	}
@@ -604,13 +538,13 @@ func (m *fzConnModel) recv(ch <-chan fzResult) fzResult {
 func (m *fzConnModel) blockedRead(e int, x, arg byte) {
 	m.t.Helper()
 	me, peer, d := &m.end[e], &m.end[1-e], &m.dir[1-e]
-	l := max(1, fzSize(arg))
-	if !me.canRead() || !peer.canWrite() || d.pending() > 0 || me.rdl == fzDlPast || me.rdl == fzDlSoon {
+	l := max(1, fdtest.FuzzSize(arg))
+	if !me.canRead() || !peer.canWrite() || d.pending() > 0 || me.rdl == fdtest.DeadlinePast || me.rdl == fdtest.DeadlineSoon {
 		m.note("cannot block: short read instead")
 		m.read(e, fzCtxShort, x, l)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	p := make([]byte, l)
 	ch := make(chan fzResult, 1)
@@ -618,36 +552,36 @@ func (m *fzConnModel) blockedRead(e int, x, arg byte) {
 		n, err := me.c.ReadContext(ctx, p)
 		ch <- fzResult{n, err}
 	}()
-	var exp fzExpect
+	var exp fdtest.Expect
 	switch action := x % 7; action {
 	case 0: // the peer writes
-		if peer.wdl == fzDlPast || peer.wdl == fzDlSoon {
+		if peer.wdl == fdtest.DeadlinePast || peer.wdl == fdtest.DeadlineSoon {
 			m.setDeadline(1-e, "SetWriteDeadline", 0, false, true)
 		}
 		k := max(1, int(arg%64))
 		n, err := peer.c.Write(m.pattern(1-e, k))
-		m.checkWrite(1-e, fzExpect{full: true}, k, n, err)
-		exp.data = true
+		m.checkWrite(1-e, fdtest.Expect{Full: true}, k, n, err)
+		exp.Data = true
 	case 1:
 		m.closeOp(1-e, "closewrite")
-		exp.eof = true
+		exp.EOF = true
 	case 2:
 		m.closeOp(1-e, "close")
-		exp.eof = true
+		exp.EOF = true
 	case 3:
 		if err := me.c.SetReadDeadline(time.Now().Add(-time.Second)); err != nil {
 			m.failf("SetReadDeadline = %v", err)
 		}
-		exp.allow(os.ErrDeadlineExceeded)
+		exp.Allow(os.ErrDeadlineExceeded)
 	case 4:
 		cancel()
-		exp.allow(context.Canceled)
+		exp.Allow(context.Canceled)
 	case 5:
 		m.closeOp(e, "close")
-		exp.allow(net.ErrClosed)
+		exp.Allow(net.ErrClosed)
 	case 6:
 		m.closeOp(e, "closeread")
-		exp.allow(net.ErrClosed)
+		exp.Allow(net.ErrClosed)
 	}
 	m.note("read ended by action %d", x%7)
 	res := m.recv(ch)
@@ -660,12 +594,12 @@ func (m *fzConnModel) blockedRead(e int, x, arg byte) {
 func (m *fzConnModel) blockedWrite(e int, x, arg byte) {
 	m.t.Helper()
 	me, peer, d := &m.end[e], &m.end[1-e], &m.dir[e]
-	if !me.canWrite() || !peer.canRead() || me.wdl == fzDlPast || me.wdl == fzDlSoon {
+	if !me.canWrite() || !peer.canRead() || me.wdl == fdtest.DeadlinePast || me.wdl == fdtest.DeadlineSoon {
 		m.note("cannot block: short write instead")
-		m.write(e, fzCtxShort, x, fzSize(arg)*4, false)
+		m.write(e, fzCtxShort, x, fdtest.FuzzSize(arg)*4, false)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	l := m.blockN
 	p := m.pattern(e, l)
@@ -686,41 +620,41 @@ func (m *fzConnModel) blockedWrite(e int, x, arg byte) {
 			if !ok || n > before {
 				break
 			}
-			if time.Since(start) > hang {
+			if time.Since(start) > fdtest.Hang {
 				m.failf("the write put nothing into a pipe with room")
 			}
 		}
 	}
-	exp := fzExpect{partial: true}
+	exp := fdtest.Expect{Partial: true}
 	switch action := x % 7; action {
 	case 0:
 		m.closeOp(e, "close")
-		exp.allow(net.ErrClosed)
+		exp.Allow(net.ErrClosed)
 	case 1:
 		m.closeOp(e, "closewrite")
-		exp.allow(net.ErrClosed)
+		exp.Allow(net.ErrClosed)
 	case 2:
 		if err := me.c.SetWriteDeadline(time.Now().Add(-time.Second)); err != nil {
 			m.failf("SetWriteDeadline = %v", err)
 		}
-		exp.allow(os.ErrDeadlineExceeded)
+		exp.Allow(os.ErrDeadlineExceeded)
 	case 3:
 		cancel()
-		exp.allow(context.Canceled)
+		exp.Allow(context.Canceled)
 	case 4:
 		m.closeOp(1-e, "close")
-		exp.allow(syscall.EPIPE)
+		exp.Allow(syscall.EPIPE)
 	case 5:
 		m.closeOp(1-e, "closeread")
-		exp.allow(syscall.EPIPE)
+		exp.Allow(syscall.EPIPE)
 	case 6: // the peer drains everything; the write completes
 		m.note("peer drains")
-		if peer.rdl == fzDlPast || peer.rdl == fzDlSoon {
+		if peer.rdl == fdtest.DeadlinePast || peer.rdl == fdtest.DeadlineSoon {
 			m.setDeadline(1-e, "SetReadDeadline", 0, true, false)
 		}
 		d.wOff += uint64(l)
 		for d.pending() > 0 {
-			m.read(1-e, fzCtxHang, 0, max(l/64, fzSize(arg)))
+			m.read(1-e, fzCtxHang, 0, max(l/64, fdtest.FuzzSize(arg)))
 		}
 		res := m.recv(ch)
 		m.note("write(%d) = %d, %v", l, res.n, res.err)
@@ -789,7 +723,7 @@ func fzRunConnOps(t *testing.T, data []byte) {
 	m.end[0] = fzEnd{name: "pipe:a", c: a}
 	m.end[1] = fzEnd{name: "pipe:b", c: b}
 	dogDone := make(chan struct{})
-	dog := time.AfterFunc(hang, func() {
+	dog := time.AfterFunc(fdtest.Hang, func() {
 		defer close(dogDone)
 		m.hung.Store(true)
 		a.Close()
@@ -826,17 +760,17 @@ func fzRunConnOps(t *testing.T, data []byte) {
 		ei := int(e)
 		switch op {
 		case fzOpWrite:
-			m.write(ei, fzCtxNone, x, fzSize(arg), true)
+			m.write(ei, fzCtxNone, x, fdtest.FuzzSize(arg), true)
 		case fzOpWriteShort:
-			m.write(ei, fzCtxShort, x, fzSize(arg)*4, false)
+			m.write(ei, fzCtxShort, x, fdtest.FuzzSize(arg)*4, false)
 		case fzOpWriteCanceled:
-			m.write(ei, fzCtxCanceled, x, fzSize(arg), true)
+			m.write(ei, fzCtxCanceled, x, fdtest.FuzzSize(arg), true)
 		case fzOpRead:
-			m.read(ei, fzCtxNone, x, fzSize(arg))
+			m.read(ei, fzCtxNone, x, fdtest.FuzzSize(arg))
 		case fzOpReadShort:
-			m.read(ei, fzCtxShort, x, fzSize(arg))
+			m.read(ei, fzCtxShort, x, fdtest.FuzzSize(arg))
 		case fzOpReadCanceled:
-			m.read(ei, fzCtxCanceled, x, fzSize(arg))
+			m.read(ei, fzCtxCanceled, x, fdtest.FuzzSize(arg))
 		case fzOpSetReadDeadline:
 			m.setDeadline(ei, "SetReadDeadline", arg, true, false)
 		case fzOpSetWriteDeadline:
@@ -876,7 +810,7 @@ func fzRunConnOps(t *testing.T, data []byte) {
 	for e := range m.end {
 		me, d := &m.end[e], &m.dir[1-e]
 		if me.canRead() {
-			if me.rdl != fzDlNone {
+			if me.rdl != fdtest.DeadlineNone {
 				m.setDeadline(e, "SetReadDeadline", 0, true, false)
 			}
 			for d.pending() > 0 {

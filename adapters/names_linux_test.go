@@ -16,6 +16,7 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // A StartPTY Conn names the child's side: the slave, /dev/pts/N, which
@@ -145,7 +146,7 @@ func TestHalfCloseErrors(t *testing.T) {
 	if _, err := tty.Write([]byte("w")); err != nil {
 		t.Fatalf("tty write after the refused half-closes: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	if _, err := s.ReadContext(ctx, make([]byte, 1)); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // ptyTestSizeScript prints the terminal's size at start and on every
@@ -37,7 +38,7 @@ func ptyTestStart(t *testing.T, ws *adapters.WinSize) (*adapters.Conn, *bufio.Re
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	t.Cleanup(func() {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // a session leader: its pid is its group
 		cmd.Wait()

@@ -22,6 +22,7 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 	"github.com/fdstream/fdstream/reactor"
 )
 
@@ -56,7 +57,7 @@ func serialAwaitParked(t *testing.T, fn string) {
 	t.Helper()
 	marker := "adapters_test." + fn + "("
 	buf := make([]byte, 1<<20)
-	deadline := time.Now().Add(ttyTestHang)
+	deadline := time.Now().Add(fdtest.Hang)
 	for {
 		n := runtime.Stack(buf, true)
 		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
@@ -102,7 +103,7 @@ func serialHangUpCheck(t *testing.T, r *reactor.Reactor, s *fdstream.Stream, han
 	if hung, err := adapters.HungUp(s); err != nil || hung {
 		t.Fatalf("HungUp before the hang-up = %v, %v", hung, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	reads, writes := make(chan serialResult, 1), make(chan serialResult, 1)
 	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB: more than any tty buffers
@@ -157,17 +158,12 @@ func serialHangUpCheck(t *testing.T, r *reactor.Reactor, s *fdstream.Stream, han
 	return wr.n
 }
 
-const serialHangUpEnv = "FDSTREAM_SERIAL_HANGUP"
-
 // TestSerialHangUpHelperProcess is the child of TestSerialHangUpVhangup:
 // a session leader whose controlling terminal is the pty slave named in
 // the environment. It opens the slave, blocks calls on it, and hangs its
 // controlling terminal up with vhangup(2).
 func TestSerialHangUpHelperProcess(t *testing.T) {
-	backend, path, ok := strings.Cut(os.Getenv(serialHangUpEnv), ":")
-	if !ok {
-		t.Skip("runs only as the child process of TestSerialHangUpVhangup")
-	}
+	backend, path, _ := strings.Cut(fdtest.HelperMode(t, "TestSerialHangUpHelperProcess", "TestSerialHangUpVhangup"), ",")
 	// vhangup sends SIGHUP to the session: the child must live to report.
 	signal.Ignore(syscall.SIGHUP)
 	defer signal.Reset(syscall.SIGHUP)
@@ -196,19 +192,13 @@ func TestSerialHangUpHelperProcess(t *testing.T) {
 func TestSerialHangUpVhangup(t *testing.T) {
 	for _, backend := range serialBackends {
 		t.Run(backend, func(t *testing.T) {
-			master, path := serialRawPTY(t)
+			master, path := fdtest.PTY(t, unix.O_NONBLOCK)
 			slave, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer slave.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestSerialHangUpHelperProcess$", "-test.count=1", "-test.v")
-			// GORACE: no second's sleep at exit under -race (the child's
-			// goroutines have all ended; its TestMain runs goleak).
-			cmd.Env = append(os.Environ(), serialHangUpEnv+"="+backend+":"+path,
-				"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
+			cmd, _ := fdtest.HelperCommand(t, "TestSerialHangUpHelperProcess", backend+","+path, "-test.v")
 			cmd.ExtraFiles = []*os.File{slave}
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 3}
 			var stdout, stderr bytes.Buffer
@@ -244,25 +234,6 @@ func TestSerialHangUpVhangup(t *testing.T) {
 	}
 }
 
-// serialRawPTY opens a pty master (non-blocking, no controlling terminal)
-// and unlocks its slave, returning the master's fd and the slave's path.
-func serialRawPTY(t *testing.T) (master int, path string) {
-	t.Helper()
-	m, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(m) })
-	if err := unix.IoctlSetPointerInt(m, unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(m, unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m, "/dev/pts/" + strconv.Itoa(n)
-}
-
 // serialSocat starts socat with a null-modem pair of ptys, raw and without
 // echo, and returns the process and the two slaves' paths once it is
 // relaying. It is killed and waited for at cleanup. .ci/run installs
@@ -270,12 +241,7 @@ func serialRawPTY(t *testing.T) (master int, path string) {
 // skipped, saying so.
 func serialSocat(t *testing.T) (*exec.Cmd, string, string) {
 	t.Helper()
-	if _, err := exec.LookPath("socat"); err != nil {
-		if os.Getenv("FDSTREAM_NEED_SOCAT") != "" {
-			t.Fatalf("socat is required (FDSTREAM_NEED_SOCAT is set): %v", err)
-		}
-		t.Skipf("socat not installed (apt-get install socat; .ci/run does): %v", err)
-	}
+	fdtest.NeedTool(t, "socat")
 	cmd := exec.Command("socat", "-d", "-d", "pty,raw,echo=0", "pty,raw,echo=0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -302,7 +268,7 @@ func serialSocat(t *testing.T) (*exec.Cmd, string, string) {
 		cmd.Wait()
 	})
 	var ptys []string
-	timeout := time.NewTimer(ttyTestHang)
+	timeout := time.NewTimer(fdtest.Hang)
 	defer timeout.Stop()
 	for {
 		select {
@@ -384,7 +350,7 @@ func TestSerialSocatNullModem(t *testing.T) {
 			t.Errorf("HungUp(%s) = %v, %v; want false", s.Name(), hung, err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	for _, dir := range []struct{ from, to *fdstream.Stream }{{a, b}, {b, a}} {
 		if err := adapters.SendBreak(ctx, dir.from, 5*time.Millisecond); err != nil {

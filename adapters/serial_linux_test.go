@@ -16,6 +16,8 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
+	"github.com/fdstream/fdstream/internal/streamtest"
 )
 
 // serialCall is one ioctl the fake device saw.
@@ -136,13 +138,13 @@ func serialInt(b []byte) int { return int(native.Uint32(b)) }
 // wraps ENOTTY, on both sides; a Stream that is not a terminal gives
 // plain ENOTTY.
 func TestSerialModemPTY(t *testing.T) {
-	master, slave := ttyTestPTY(t)
+	master, slave := streamtest.PTY(t)
 	r, w, err := fdstream.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
-	ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	calls := []struct {
 		op   string
@@ -177,7 +179,7 @@ func TestSerialModemPTY(t *testing.T) {
 // in one ioctl each time (TIOCMBIS, TIOCMBIC, or TIOCMGET and one TIOCMSET
 // that keeps the driver's other bits), and the kernel sees its own bits.
 func TestSerialModemLines(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	f := serialTestFake(t)
 	const out2 = 0x4000 // TIOCM_OUT2: a 16550's bit the driver owns
 	f.setLines(unix.TIOCM_RTS | unix.TIOCM_CTS | unix.TIOCM_DSR | unix.TIOCM_CAR | unix.TIOCM_RNG | out2)
@@ -261,10 +263,10 @@ func TestSerialWaitModem(t *testing.T) {
 		}
 	}
 	t.Run("change", func(t *testing.T) {
-		_, slave := ttyTestPTY(t)
+		_, slave := streamtest.PTY(t)
 		f := serialTestFake(t)
 		f.setLines(unix.TIOCM_DTR)
-		ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+		ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 		defer cancel()
 		type result struct {
 			m   adapters.ModemLines
@@ -289,7 +291,7 @@ func TestSerialWaitModem(t *testing.T) {
 		}
 	})
 	t.Run("already different", func(t *testing.T) {
-		_, slave := ttyTestPTY(t)
+		_, slave := streamtest.PTY(t)
 		f := serialTestFake(t)
 		f.setLines(unix.TIOCM_CTS)
 		m, err := adapters.WaitModem(context.Background(), slave, adapters.ModemCTS, 0)
@@ -298,7 +300,7 @@ func TestSerialWaitModem(t *testing.T) {
 		}
 	})
 	t.Run("canceled", func(t *testing.T) {
-		_, slave := ttyTestPTY(t)
+		_, slave := streamtest.PTY(t)
 		f := serialTestFake(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -312,7 +314,7 @@ func TestSerialWaitModem(t *testing.T) {
 		ttyTestWantErr(t, <-errc, "waitmodem", slave, context.Canceled)
 	})
 	t.Run("closed", func(t *testing.T) {
-		_, slave := ttyTestPTY(t)
+		_, slave := streamtest.PTY(t)
 		f := serialTestFake(t)
 		errc := make(chan error, 1)
 		go func() {
@@ -324,7 +326,7 @@ func TestSerialWaitModem(t *testing.T) {
 		ttyTestWantErr(t, <-errc, "waitmodem", slave, os.ErrClosed)
 	})
 	t.Run("done at entry", func(t *testing.T) {
-		_, slave := ttyTestPTY(t)
+		_, slave := streamtest.PTY(t)
 		f := serialTestFake(t)
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
@@ -355,7 +357,7 @@ func ttyTestRdev(t *testing.T, fd int) uint64 {
 // the order drain, set, clear (TestSerialSendBreakReleased checks that
 // they reach the same terminal).
 func TestSerialSendBreakPTY(t *testing.T) {
-	master, slave := ttyTestPTY(t)
+	master, slave := streamtest.PTY(t)
 	if _, err := adapters.MakeRaw(slave); err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +366,7 @@ func TestSerialSendBreakPTY(t *testing.T) {
 		t.Fatalf("raw slave iflag %#x still has BRKINT, PARMRK or IGNBRK", tio.Iflag)
 	}
 	f := serialTestFake(t)
-	ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	for _, dir := range []struct{ from, to *fdstream.Stream }{{slave, master}, {master, slave}} {
 		if err := adapters.SendBreak(ctx, dir.from, 5*time.Millisecond); err != nil {
@@ -406,7 +408,7 @@ func TestSerialSendBreakReleased(t *testing.T) {
 			name = "closed then canceled"
 		}
 		t.Run(name, func(t *testing.T) {
-			_, slave := ttyTestPTY(t)
+			_, slave := streamtest.PTY(t)
 			var rdev uint64
 			ttyTestControl(t, slave, func(fd int) error { rdev = ttyTestRdev(t, fd); return nil })
 			type brk struct {
@@ -452,7 +454,7 @@ func TestSerialSendBreakReleased(t *testing.T) {
 
 // InQueue counts what waits to be read; a pty's OutQueue is 0.
 func TestSerialQueues(t *testing.T) {
-	master, slave := ttyTestPTY(t)
+	master, slave := streamtest.PTY(t)
 	if _, err := adapters.MakeRaw(slave); err != nil {
 		t.Fatal(err)
 	}
@@ -483,7 +485,7 @@ func TestSerialQueues(t *testing.T) {
 // not delivered as data. SetSerial sets IXON and IXOFF, GetSerial reports
 // it, and turning it off clears both.
 func TestSerialXONXOFF(t *testing.T) {
-	master, slave := ttyTestPTY(t)
+	master, slave := streamtest.PTY(t)
 	if err := adapters.SetSerial(slave, adapters.SerialConfig{Baud: 9600, XONXOFF: true}); err != nil {
 		t.Fatal(err)
 	}
@@ -540,7 +542,7 @@ func TestSerialXONXOFF(t *testing.T) {
 // RS485 and low latency on a pty give the kernel's real error: ENOTTY
 // (the pty driver has neither rs485_config nor get_serial).
 func TestSerialRS485AndLowLatencyPTY(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	_, err := adapters.GetRS485(slave)
 	ttyTestWantErr(t, err, "getrs485", slave, unix.ENOTTY)
 	ttyTestWantErr(t, adapters.SetRS485(slave, adapters.RS485Config{Enabled: true}), "setrs485", slave, unix.ENOTTY)
@@ -554,7 +556,7 @@ func TestSerialRS485AndLowLatencyPTY(t *testing.T) {
 // and 8, 32 bytes in all. SetRS485 changes the flags it names and keeps
 // the others (ADDRB, bit 6) and the address bytes in the padding.
 func TestSerialRS485Encoding(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	f := serialTestFake(t)
 	const addrb = 1 << 6
 	native.PutUint32(f.rs485[0:], addrb|1<<2) // ADDRB, RTS_AFTER_SEND
@@ -596,7 +598,7 @@ func TestSerialRS485Encoding(t *testing.T) {
 // layout: flags is the int at byte 16 and ASYNC_LOW_LATENCY its bit 13;
 // every other byte the driver reported goes back unchanged.
 func TestSerialLowLatencyEncoding(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	f := serialTestFake(t)
 	for i := range f.ss {
 		f.ss[i] = byte(i*7 + 1)
@@ -634,7 +636,7 @@ func TestSerialLowLatencyEncoding(t *testing.T) {
 // the slave is hung up (TCGETS fails with EIO), and once the slave is
 // closed the master, which is not hung up itself, polls POLLHUP.
 func TestSerialHungUpPTY(t *testing.T) {
-	master, slave := ttyTestPTY(t)
+	master, slave := streamtest.PTY(t)
 	for _, s := range []*fdstream.Stream{master, slave} {
 		if hung, err := adapters.HungUp(s); err != nil || hung {
 			t.Errorf("HungUp(%s) on a live pty = %v, %v", s.Name(), hung, err)
@@ -653,7 +655,7 @@ func TestSerialHungUpPTY(t *testing.T) {
 		t.Errorf("Write on the hung-up slave = %v; want IsHangUp (EIO)", err)
 	}
 
-	master2, slave2 := ttyTestPTY(t)
+	master2, slave2 := streamtest.PTY(t)
 	slave2.Close()
 	if hung, err := adapters.HungUp(master2); err != nil || !hung {
 		t.Errorf("HungUp(master) after the slave closed = %v, %v; want true", hung, err)
@@ -688,13 +690,13 @@ func TestSerialIsHangUp(t *testing.T) {
 // os.ErrInvalid; always an *os.PathError with the function's name as Op,
 // never a panic.
 func TestSerialErrors(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	r, w, err := fdstream.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
-	_, closed := ttyTestPTY(t)
+	_, closed := streamtest.PTY(t)
 	closed.Close()
 	bg := context.Background()
 

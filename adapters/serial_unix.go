@@ -4,6 +4,8 @@ package adapters
 
 import (
 	"golang.org/x/sys/unix"
+
+	"github.com/fdstream/fdstream/internal/sysx"
 )
 
 // The modem-line, break and queue ioctls, the same on Linux and the BSDs
@@ -94,7 +96,7 @@ func serialDup(fd int) (int, error) {
 func serialPollHUP(fd int) (bool, error) {
 	fds := []unix.PollFd{{Fd: int32(fd)}}
 	var n int
-	err := ttyRetry(func() (err error) {
+	err := sysx.IgnoringEINTR(func() (err error) {
 		n, err = unix.Poll(fds, 0)
 		return err
 	})

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -17,16 +16,13 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
-
-const stdioHelperEnv = "FDSTREAM_STDIO_HELPER"
 
 // TestStdioHelperProcess is the child of TestStdioSharedWithParent; run
 // directly it has nothing to do.
 func TestStdioHelperProcess(t *testing.T) {
-	if os.Getenv(stdioHelperEnv) != "1" {
-		t.Skip("runs only as the child process of TestStdioSharedWithParent")
-	}
+	fdtest.HelperMode(t, "TestStdioHelperProcess", "TestStdioSharedWithParent")
 	c, err := adapters.Stdio()
 	if err != nil {
 		fmt.Println("error", err)
@@ -39,7 +35,7 @@ func TestStdioHelperProcess(t *testing.T) {
 	cancel()
 	fmt.Fprintf(c, "cancelled %v\n", errors.Is(err, context.DeadlineExceeded))
 
-	ctx, cancel = context.WithTimeout(context.Background(), hang)
+	ctx, cancel = context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	line, err := bufio.NewReader(fdstream.NewReader(ctx, c)).ReadString('\n')
 	fmt.Fprintf(c, "got %q %v\n", line, err)
@@ -76,10 +72,7 @@ func TestStdioSharedWithParent(t *testing.T) {
 	}
 	inBefore, outBefore := flags(inR), flags(outW)
 
-	ctx, cancel := context.WithTimeout(context.Background(), hang)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestStdioHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), stdioHelperEnv+"=1")
+	cmd, _ := fdtest.HelperCommand(t, "TestStdioHelperProcess", "")
 	cmd.Stdin = inR
 	cmd.Stdout = outW
 	cmd.Stderr = os.Stderr

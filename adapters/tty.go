@@ -444,12 +444,3 @@ func ttyCheckSerial(c *SerialConfig) error {
 	}
 	return nil
 }
-
-// ttyRetry calls f until it fails with something other than EINTR.
-func ttyRetry(f func() error) error {
-	for {
-		if err := f(); err != unix.EINTR {
-			return err
-		}
-	}
-}

@@ -6,6 +6,8 @@ import (
 	"math"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fdstream/fdstream/internal/sysx"
 )
 
 // ttyTermios is a terminal's settings. On the BSDs and macOS speed_t is the
@@ -20,7 +22,7 @@ const ttyCMSPAR = 0
 func ttyGet(fd int) (ttyTermios, error) {
 	var t ttyTermios
 	var p *unix.Termios
-	err := ttyRetry(func() (err error) {
+	err := sysx.IgnoringEINTR(func() (err error) {
 		p, err = unix.IoctlGetTermios(fd, unix.TIOCGETA)
 		return err
 	})
@@ -42,7 +44,7 @@ func ttySet(fd int, t *ttyTermios) error {
 }
 
 func ttySetTermios(fd int, t *unix.Termios) error {
-	return ttyRetry(func() error { return unix.IoctlSetTermios(fd, unix.TIOCSETA, t) })
+	return sysx.IgnoringEINTR(func() error { return unix.IoctlSetTermios(fd, unix.TIOCSETA, t) })
 }
 
 func (t *ttyTermios) speed() int {
@@ -81,5 +83,5 @@ func ttyFlush(fd int, mode FlushMode) error {
 	case FlushOutput:
 		which = ttyFWRITE
 	}
-	return ttyRetry(func() error { return unix.IoctlSetPointerInt(fd, unix.TIOCFLUSH, which) })
+	return sysx.IgnoringEINTR(func() error { return unix.IoctlSetPointerInt(fd, unix.TIOCFLUSH, which) })
 }

@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fdstream/fdstream/internal/sysx"
 )
 
 // ttyIoctl is the one door through which the serial-port functions (and
@@ -31,7 +33,7 @@ func ttyIoctl(fd int, req uint, arg unsafe.Pointer, size uintptr) error {
 
 // ttyIoctlSys is the real ioctl(2).
 func ttyIoctlSys(fd int, req uint, arg unsafe.Pointer) error {
-	return ttyRetry(func() error {
+	return sysx.IgnoringEINTR(func() error {
 		_, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(req), uintptr(arg))
 		if e != 0 {
 			return e

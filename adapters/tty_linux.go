@@ -4,6 +4,8 @@ import (
 	"math"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fdstream/fdstream/internal/sysx"
 )
 
 // ttyTermios is a terminal's settings. x/sys's Linux Termios is struct
@@ -24,12 +26,12 @@ const ttyCMSPAR = unix.CMSPAR
 func ttyGet(fd int) (ttyTermios, error) {
 	var t ttyTermios
 	var p *unix.Termios
-	err := ttyRetry(func() (err error) {
+	err := sysx.IgnoringEINTR(func() (err error) {
 		p, err = unix.IoctlGetTermios(fd, ttyGets2)
 		return err
 	})
 	if err != nil {
-		err = ttyRetry(func() (err error) {
+		err = sysx.IgnoringEINTR(func() (err error) {
 			p, err = unix.IoctlGetTermios(fd, unix.TCGETS)
 			return err
 		})
@@ -49,7 +51,7 @@ func ttySet(fd int, t *ttyTermios) error {
 	if t.legacy {
 		req = unix.TCSETS
 	}
-	return ttyRetry(func() error { return unix.IoctlSetTermios(fd, req, &t.Termios) })
+	return sysx.IgnoringEINTR(func() error { return unix.IoctlSetTermios(fd, req, &t.Termios) })
 }
 
 // ttySpeeds are the speeds with a Bxxx code (B0, hang up, is not a speed).
@@ -118,5 +120,5 @@ func ttyFlush(fd int, mode FlushMode) error {
 		queue = unix.TCOFLUSH
 	}
 	// TCFLSH takes the queue by value, not through a pointer.
-	return ttyRetry(func() error { return unix.IoctlSetInt(fd, unix.TCFLSH, queue) })
+	return sysx.IgnoringEINTR(func() error { return unix.IoctlSetInt(fd, unix.TCFLSH, queue) })
 }

@@ -19,49 +19,15 @@ import (
 
 	"github.com/fdstream/fdstream"
 	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
+	"github.com/fdstream/fdstream/internal/streamtest"
 )
-
-// ttyTestHang only catches hangs.
-const ttyTestHang = 10 * time.Second
-
-// ttyTestPTY opens a pty pair from /dev/ptmx, the slave by its path, in
-// the kernel's default (cooked, echoing) mode. Both close at cleanup.
-func ttyTestPTY(t *testing.T) (master, slave *fdstream.Stream) {
-	t.Helper()
-	master, err := fdstream.Open("/dev/ptmx", os.O_RDWR)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { master.Close() })
-	n := -1
-	ttyTestControl(t, master, func(fd int) (err error) {
-		if err = unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-			return err
-		}
-		n, err = unix.IoctlGetInt(fd, unix.TIOCGPTN)
-		return err
-	})
-	slave, err = fdstream.Open("/dev/pts/"+strconv.Itoa(n), os.O_RDWR)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { slave.Close() })
-	return master, slave
-}
 
 // ttyTestControl runs f on s's fd and fails the test if f fails.
 func ttyTestControl(t *testing.T, s *fdstream.Stream, f func(fd int) error) {
 	t.Helper()
-	rc, err := s.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = f(int(fd)) }); err != nil {
-		t.Fatal(err)
-	}
-	if ferr != nil {
-		t.Fatalf("ioctl on %s: %v", s.Name(), ferr)
+	if err := fdtest.Control(s, f); err != nil {
+		t.Fatalf("ioctl on %s: %v", s.Name(), err)
 	}
 }
 
@@ -116,7 +82,7 @@ func ttyTestWaitInput(t *testing.T, s *fdstream.Stream, n int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.SetReadDeadline(time.Now().Add(ttyTestHang))
+	s.SetReadDeadline(time.Now().Add(fdtest.Hang))
 	defer s.SetReadDeadline(time.Time{})
 	var ierr error
 	err = rc.Read(func(fd uintptr) bool {
@@ -132,7 +98,7 @@ func ttyTestWaitInput(t *testing.T, s *fdstream.Stream, n int) {
 // ttyTestReadN reads exactly n bytes from s.
 func ttyTestReadN(t *testing.T, s *fdstream.Stream, n int) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	buf := make([]byte, n)
 	if _, err := io.ReadFull(fdstream.NewReader(ctx, s), buf); err != nil {
@@ -142,7 +108,7 @@ func ttyTestReadN(t *testing.T, s *fdstream.Stream, n int) string {
 }
 
 func TestTTYStateRoundTrip(t *testing.T) {
-	master, slave := ttyTestPTY(t)
+	master, slave := streamtest.PTY(t)
 	orig := ttyTestTermios(t, slave)
 	if orig.Lflag&(unix.ICANON|unix.ECHO) != unix.ICANON|unix.ECHO {
 		t.Fatalf("a new pty is not cooked: lflag %#x", orig.Lflag)
@@ -203,7 +169,7 @@ func TestTTYStateRoundTrip(t *testing.T) {
 
 // An arbitrary speed is part of the state: Restore puts it back exactly.
 func TestTTYStateKeepsArbitrarySpeed(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	if err := adapters.SetBaud(slave, 250000); err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +243,7 @@ var ttyTestSerialCases = []struct {
 func TestTTYSerialRoundTrip(t *testing.T) {
 	for _, tc := range ttyTestSerialCases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, slave := ttyTestPTY(t)
+			_, slave := streamtest.PTY(t)
 			if err := adapters.SetSerial(slave, tc.set); err != nil {
 				t.Fatal(err)
 			}
@@ -308,7 +274,7 @@ func TestTTYSerialRoundTrip(t *testing.T) {
 
 // A zero Baud leaves the speed alone; the rest is applied.
 func TestTTYSerialZeroBaudKeepsSpeed(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	if err := adapters.SetBaud(slave, 4800); err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +288,7 @@ func TestTTYSerialZeroBaudKeepsSpeed(t *testing.T) {
 }
 
 func TestTTYSerialRTSCTS(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	for _, on := range []bool{true, false, true, false} {
 		c := adapters.SerialConfig{Baud: 38400, RTSCTS: on}
 		if err := adapters.SetSerial(slave, c); err != nil {
@@ -360,7 +326,7 @@ func TestTTYBaudRoundTrip(t *testing.T) {
 		{12345678, unix.BOTHER},
 	} {
 		t.Run(strconv.Itoa(tc.baud), func(t *testing.T) {
-			master, slave := ttyTestPTY(t)
+			master, slave := streamtest.PTY(t)
 			if _, err := adapters.MakeRaw(slave); err != nil {
 				t.Fatal(err)
 			}
@@ -393,7 +359,7 @@ func TestTTYBaudRoundTrip(t *testing.T) {
 }
 
 func TestTTYWinSize(t *testing.T) {
-	master, slave := ttyTestPTY(t)
+	master, slave := streamtest.PTY(t)
 	want := adapters.WinSize{Rows: 24, Cols: 80, XPixel: 640, YPixel: 480}
 	if err := adapters.SetWinSize(master, want); err != nil {
 		t.Fatal(err)
@@ -438,7 +404,7 @@ func ttyTestCapSysAdmin(t *testing.T) bool {
 // so what a second open does depends on who runs the test; both outcomes
 // are checked.
 func TestTTYExclusive(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	privileged := ttyTestCapSysAdmin(t)
 	for _, on := range []bool{true, false, true, false} {
 		if err := adapters.SetExclusive(slave, on); err != nil {
@@ -469,7 +435,7 @@ func TestTTYExclusive(t *testing.T) {
 }
 
 func TestTTYFlush(t *testing.T) {
-	master, slave := ttyTestPTY(t)
+	master, slave := streamtest.PTY(t)
 	if _, err := adapters.MakeRaw(slave); err != nil {
 		t.Fatal(err)
 	}
@@ -516,7 +482,7 @@ func TestTTYFlush(t *testing.T) {
 // reports 0 even with the master not reading. Drain therefore returns nil
 // at once, as tcdrain(3) does on a pty, and nothing written is lost.
 func TestTTYDrainPTY(t *testing.T) {
-	master, slave := ttyTestPTY(t)
+	master, slave := streamtest.PTY(t)
 	if _, err := adapters.MakeRaw(slave); err != nil {
 		t.Fatal(err)
 	}
@@ -527,7 +493,7 @@ func TestTTYDrainPTY(t *testing.T) {
 	if n := ttyTestIoctlInt(t, slave, unix.TIOCOUTQ); n != 0 {
 		t.Errorf("TIOCOUTQ on a pty slave = %d, want 0", n)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	if err := adapters.Drain(ctx, slave); err != nil {
 		t.Fatal(err)
@@ -554,11 +520,11 @@ func ttyTestStuckQueue(t *testing.T, pending *atomic.Int64) (looks chan struct{}
 }
 
 func TestTTYDrainWaitsForQueue(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	var pending atomic.Int64
 	pending.Store(3)
 	looks := ttyTestStuckQueue(t, &pending)
-	ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- adapters.Drain(ctx, slave) }()
@@ -579,7 +545,7 @@ func TestTTYDrainWaitsForQueue(t *testing.T) {
 
 func TestTTYDrainContext(t *testing.T) {
 	t.Run("canceled while waiting", func(t *testing.T) {
-		_, slave := ttyTestPTY(t)
+		_, slave := streamtest.PTY(t)
 		var pending atomic.Int64
 		pending.Store(1)
 		looks := ttyTestStuckQueue(t, &pending)
@@ -592,7 +558,7 @@ func TestTTYDrainContext(t *testing.T) {
 		ttyTestWantErr(t, <-done, "drain", slave, context.Canceled)
 	})
 	t.Run("deadline while waiting", func(t *testing.T) {
-		_, slave := ttyTestPTY(t)
+		_, slave := streamtest.PTY(t)
 		var pending atomic.Int64
 		pending.Store(1)
 		ttyTestStuckQueue(t, &pending)
@@ -601,7 +567,7 @@ func TestTTYDrainContext(t *testing.T) {
 		ttyTestWantErr(t, adapters.Drain(ctx, slave), "drain", slave, context.DeadlineExceeded)
 	})
 	t.Run("done at entry", func(t *testing.T) {
-		_, slave := ttyTestPTY(t)
+		_, slave := streamtest.PTY(t)
 		var pending atomic.Int64
 		looks := ttyTestStuckQueue(t, &pending)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -614,7 +580,7 @@ func TestTTYDrainContext(t *testing.T) {
 		}
 	})
 	t.Run("closed while waiting", func(t *testing.T) {
-		_, slave := ttyTestPTY(t)
+		_, slave := streamtest.PTY(t)
 		var pending atomic.Int64
 		pending.Store(1)
 		looks := ttyTestStuckQueue(t, &pending)
@@ -631,13 +597,13 @@ func TestTTYDrainContext(t *testing.T) {
 // gives ENOTTY, a closed one os.ErrClosed; always as an *os.PathError
 // with the function's name as Op.
 func TestTTYErrors(t *testing.T) {
-	_, slave := ttyTestPTY(t)
+	_, slave := streamtest.PTY(t)
 	r, w, err := fdstream.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close(); w.Close() })
-	_, closed := ttyTestPTY(t)
+	_, closed := streamtest.PTY(t)
 	closed.Close()
 	state, err := adapters.GetState(slave)
 	if err != nil {
@@ -732,14 +698,14 @@ func TestTTYErrors(t *testing.T) {
 // A line configured by SetSerial is a plain byte stream: what one side
 // writes, the other reads unchanged.
 func TestTTYSerialLineCrosses(t *testing.T) {
-	master, slave := ttyTestPTY(t)
+	master, slave := streamtest.PTY(t)
 	if err := adapters.SetSerial(slave, adapters.SerialConfig{Baud: 115200}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := slave.Write([]byte("AT\r\n")); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), ttyTestHang)
+	ctx, cancel := context.WithTimeout(context.Background(), fdtest.Hang)
 	defer cancel()
 	line, err := bufio.NewReader(fdstream.NewReader(ctx, master)).ReadString('\n')
 	if err != nil || line != "AT\r\n" {

@@ -2,10 +2,11 @@ package adapters
 
 import (
 	"errors"
-	"strconv"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // A pty forces 8 data bits and no parity, so the encoding of the others is
@@ -42,19 +43,8 @@ func TestTTYSerialEncoding(t *testing.T) {
 // TCGETS and go back with TCSETS: the Bxxx speeds work, others are refused
 // before anything is written.
 func TestTTYLegacyTermios(t *testing.T) {
-	m, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(m)
-	if err := unix.IoctlSetPointerInt(m, unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(m, unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fd, err := unix.Open("/dev/pts/"+strconv.Itoa(n), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	_, path := fdtest.PTY(t, 0)
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/fdstream/fdstream/adapters"
 )
 
-// Guarantee 44: Conn passes vectored calls on to its Streams: bytes go
+// Guarantee 32: Conn passes vectored calls on to its Streams: bytes go
 // through in order, errors are *net.OpError with Op "writev" or "readv"
 // and the std sentinels inside, and end of stream is io.EOF itself.
 func TestConnVectored(t *testing.T) {

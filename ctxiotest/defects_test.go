@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/fdstream/fdstream"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // recorder is a T that records instead of failing the test running it,
@@ -184,7 +185,7 @@ func goroutinePerCallPipe() (fdstream.ContextReader, fdstream.ContextWriter, fun
 	return goroutinePerCall{r}, goroutinePerCall{w}, func() { r.Close(); w.Close() }, nil
 }
 
-// Guarantee 43: the checks catch the defects of a goroutine-per-call
+// Guarantee 17: the checks catch the defects of a goroutine-per-call
 // wrapper: the bytes its leftover goroutines eat or write after the call
 // returned, and the goroutines themselves.
 func TestPipeFailsGoroutinePerCall(t *testing.T) {
@@ -229,7 +230,7 @@ func TestPipeRecorderPassesStream(t *testing.T) {
 			return nil, nil, nil, err
 		}
 		return r, w, func() { r.Close(); w.Close() }, nil
-	}, 10*time.Second)
+	}, fdtest.Hang)
 	if rec.Failed() {
 		t.Fatalf("TestPipe failed a Stream through the recorder:\n%s", rec.report())
 	}

@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Invariant 8: a token names one registration forever. Once a slot is
+// Guarantee 18: a token names one registration forever. Once a slot is
 // released and reused, the old token finds nothing, so an event the
 // kernel queued for the old registration wakes no stranger.
 func TestStaleTokenIsDropped(t *testing.T) {
@@ -60,7 +60,7 @@ func TestStaleTokenIsDropped(t *testing.T) {
 	}
 }
 
-// Invariant 8 for the Poller: an event the kernel harvested for an fd
+// Guarantee 47 for the Poller: an event the kernel harvested for an fd
 // that was deleted before the Poller matched it (and whose number and
 // slot were then given to another fd under another key) is dropped; the
 // live token of the new holder still matches. The black-box test
@@ -113,7 +113,7 @@ func TestPollerStaleEventIsDropped(t *testing.T) {
 
 // The mode table in the package documentation is what the backends do:
 // each row's Oneshot, Level, Edge and EdgeOneshot cells match the
-// selector's supports (invariant 15: a mode a backend cannot do natively
+// selector's supports (guarantee 46: a mode a backend cannot do natively
 // is emulated or refused, and the table says which).
 func TestModeTableMatchesDoc(t *testing.T) {
 	src, err := os.ReadFile("doc.go")

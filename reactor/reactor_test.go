@@ -141,7 +141,7 @@ func TestWaitReadable(t *testing.T) {
 	})
 }
 
-// Invariant 3: an edge between the caller's EAGAIN and its Wait is not
+// Guarantee 3: an edge between the caller's EAGAIN and its Wait is not
 // lost: the registration remembers it.
 func TestNoLostWakeup(t *testing.T) {
 	each(t, func(t *testing.T, r *reactor.Reactor) {
@@ -184,7 +184,7 @@ func TestWaitWritableAndHangup(t *testing.T) {
 		if err := waitFor(reg, reactor.Writable, 20*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("Wait(Writable) on a full socket = %v, want timeout", err)
 		}
-		// The peer hangs up: both directions wake (invariant 13).
+		// The peer hangs up: both directions wake (guarantee 6).
 		unix.Close(fds[1])
 		if err := waitFor(reg, reactor.Readable, hang); err != nil {
 			t.Fatalf("Wait(Readable) after hang-up = %v", err)
@@ -365,7 +365,7 @@ func TestManyRegistrations(t *testing.T) {
 }
 
 // Registration and deregistration racing with waits and with the loops
-// stopping and starting (invariant 9).
+// stopping and starting (guarantee 9).
 func TestRegisterDeregisterRace(t *testing.T) {
 	each(t, func(t *testing.T, r *reactor.Reactor) {
 		var wg sync.WaitGroup
@@ -400,7 +400,7 @@ func TestRegisterDeregisterRace(t *testing.T) {
 	})
 }
 
-// Invariant 9: no registration, no goroutine.
+// Guarantee 9: no registration, no goroutine.
 func TestIdleReactorHasNoGoroutine(t *testing.T) {
 	each(t, func(t *testing.T, r *reactor.Reactor) {
 		rfd, _ := pipe(t)
@@ -464,7 +464,7 @@ func TestSelectFdClosedBehindBack(t *testing.T) {
 	reg.Deregister()
 }
 
-// Invariant 7 on the select backend: once Deregister returns, the loop
+// Guarantee 4 on the select backend: once Deregister returns, the loop
 // never names the fd in a select(2) again, even when a waiter had armed it
 // and gave up: closing the fd right after Deregister causes no EBADF.
 func TestSelectDeregisterThenCloseIsClean(t *testing.T) {

@@ -90,7 +90,7 @@ func (s support) String() string {
 // token names one entry for its owner: an index into the owner's slot
 // table and the generation that slot had when the entry was added. A
 // slot's generation grows every time it is released, so a token is never
-// reused (DESIGN.md invariant 8): an event the kernel queued for an entry
+// reused (guarantee 18): an event the kernel queued for an entry
 // since deleted, whose fd number and slot may both have new holders,
 // finds a generation that does not match and is dropped (the runtime's
 // fdseq, tokio's tick, gVisor's FileIdentifier).
@@ -112,7 +112,7 @@ type event struct {
 	hup, err bool
 	// all: the condition ends every direction (a full hang-up or an
 	// error), so every interest is woken: a reader will see end of
-	// stream, a writer EPIPE (invariant 13).
+	// stream, a writer EPIPE (guarantee 6).
 	all bool
 }
 

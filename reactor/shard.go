@@ -15,7 +15,7 @@ const shardEvents = 128
 // shard is one loop over a selector and the registrations it serves. It
 // is written once, on the backend contract (selector.go): on a backend
 // that does Edge natively (epoll) every fd is added once, for reading and
-// writing, edge-triggered (invariant 1), and a Wait arms nothing, except
+// writing, edge-triggered (register once), and a Wait arms nothing, except
 // that the first Wait for Priority adds Priority to the entry (once: an
 // epoll selector parked on the runtime poller keeps Priority entries
 // apart, and waits on a thread while it has any; regular files, the
@@ -136,7 +136,7 @@ func (sh *shard) deregister(r *Registration) error {
 	sh.count--
 	var stop *loop
 	if sh.count == 0 {
-		// Invariant 9: no registrations, no loop. A new registration
+		// Guarantee 9: no registrations, no loop. A new registration
 		// arriving while stop shuts down starts a fresh one.
 		stop, sh.l = sh.l, nil
 		stop.stopping = true
@@ -252,7 +252,7 @@ func (sh *shard) handle(l *loop, n int, err error) bool {
 }
 
 // deliver wakes the registrations a batch names. A hang-up or an error
-// wakes every interest (invariant 13): the reader will see EOF, the
+// wakes every interest (guarantee 6): the reader will see EOF, the
 // writer EPIPE. On a level-triggered selector the entry fired oneshot:
 // what is still armed and was not delivered is armed again. mu held.
 func (sh *shard) deliver(l *loop, evs []event) (woke bool) {

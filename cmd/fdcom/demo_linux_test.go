@@ -109,6 +109,8 @@ type demoPort struct {
 	err  error // the read loop's last error, once got is closed
 }
 
+// openDemoPort opens path (the demo device's link, or a null modem's far
+// side) at 115200, as fdcom does, with a read loop.
 func openDemoPort(t *testing.T, path string) *demoPort {
 	t.Helper()
 	s, err := fdstream.Open(path, os.O_RDWR)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,8 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/fdstream/fdstream"
-	"github.com/fdstream/fdstream/adapters"
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // socatPair is socat relaying between two ptys, a null-modem cable:
@@ -31,7 +29,7 @@ type socatPair struct {
 // stopped at cleanup if the test has not stopped it.
 func startSocat(t *testing.T, a, b string) *socatPair {
 	t.Helper()
-	needTool(t, "socat")
+	fdtest.NeedTool(t, "socat")
 	cmd := exec.Command("socat", "-d", "-d", "pty,raw,echo=0,link="+a, "pty,raw,echo=0,link="+b)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -83,21 +81,6 @@ func (sp *socatPair) stop() {
 	}
 }
 
-// openOtherEnd opens path, the null modem's far side, at 115200 with a
-// read loop.
-func openOtherEnd(t *testing.T, path string) *demoPort {
-	t.Helper()
-	s, err := fdstream.Open(path, os.O_RDWR)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := adapters.SetSerial(s, adapters.SerialConfig{Baud: 115200}); err != nil {
-		t.Fatal(err)
-	}
-	return watch(t, s)
-}
-
 // portTermios reads path's settings as any other program would see them.
 func portTermios(t *testing.T, path string) *unix.Termios {
 	t.Helper()
@@ -142,7 +125,7 @@ func TestE2ESocat(t *testing.T) {
 	startSocat(t, a, b)
 	setHUPCL(t, a)
 	orig := portTermios(t, a)
-	other := openOtherEnd(t, b)
+	other := openDemoPort(t, b)
 
 	p := startPane(t, []string{"-b", "115200", a})
 	real, err := filepath.EvalSymlinks(a)
@@ -198,7 +181,7 @@ func TestE2ESocatQuitKeepsPort(t *testing.T) {
 	a, b := filepath.Join(dir, "ttyA"), filepath.Join(dir, "ttyB")
 	startSocat(t, a, b)
 	setHUPCL(t, a)
-	openOtherEnd(t, b)
+	openDemoPort(t, b)
 	p := startPane(t, []string{"-b", "115200", a})
 	p.waitFor("115200 8N1; C-a C-h help")
 	p.escape("15")
@@ -221,7 +204,7 @@ func TestE2ESocatReconnect(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "ttyA"), filepath.Join(dir, "ttyB")
 	sp := startSocat(t, a, b)
-	other := openOtherEnd(t, b)
+	other := openDemoPort(t, b)
 	p := startPane(t, []string{"-b", "115200", "--reconnect", a})
 	p.waitFor("115200 8N1; reconnects by path; C-a C-h help")
 	p.typeText("before")
@@ -236,7 +219,7 @@ func TestE2ESocatReconnect(t *testing.T) {
 	}
 
 	startSocat(t, a, b)
-	other = openOtherEnd(t, b)
+	other = openDemoPort(t, b)
 	real, err := filepath.EvalSymlinks(a)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fdstream/fdstream/internal/fdtest"
 )
 
 // The end-to-end tests run fdcom (this test binary, see TestMain) in a
@@ -21,19 +23,6 @@ import (
 // directory of its own), so a user's tmux is never touched, and kills it
 // at cleanup. The pane runs a shell script that records `stty -g` before
 // and after fdcom and fdcom's exit status.
-
-// needTool finds a tool the end-to-end tests need. .ci/run installs tmux
-// and socat and sets FDSTREAM_NEED_SOCAT, and then their absence fails
-// the test; elsewhere it is skipped, saying why.
-func needTool(t *testing.T, name string) {
-	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("FDSTREAM_NEED_SOCAT") != "" {
-			t.Fatalf("%s is required (FDSTREAM_NEED_SOCAT is set): %v", name, err)
-		}
-		t.Skipf("%s not installed (apt-get install %[1]s; .ci/run does): %v", name, err)
-	}
-}
 
 // shellQuote quotes s for sh.
 func shellQuote(s string) string {
@@ -58,7 +47,7 @@ func startPane(t *testing.T, args []string, env ...string) *pane {
 // stderr, if it is not "".
 func startPaneStderr(t *testing.T, args []string, stderr string, env ...string) *pane {
 	t.Helper()
-	needTool(t, "tmux")
+	fdtest.NeedTool(t, "tmux")
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
