@@ -51,12 +51,18 @@ var (
 )
 
 // NewConn makes a Conn over one bidirectional Stream; the Conn owns s and
-// closes it in Close. Both addresses name s; their Network is "tty" for a
+// closes it in Close. Both addresses name s (but over a pty master, on
+// Linux, RemoteAddr names the master's slave, /dev/pts/N, the terminal at
+// the other end, as StartPTY's Conn does); their Network is "tty" for a
 // terminal, "pipe" for a FIFO or pipe, "unix" for a Unix socket, and "fd"
 // for anything else.
 func NewConn(s *fdstream.Stream) *Conn {
 	a := Addr{Net: kindOf(s), Name: s.Name()}
-	return &Conn{r: s, w: s, laddr: a, radr: a}
+	r := a
+	if peer := ptyPeerName(s); peer != "" {
+		r.Name = peer // a pty master: the other end is its slave
+	}
+	return &Conn{r: s, w: s, laddr: a, radr: r}
 }
 
 // NewConnPair makes a Conn that reads from r and writes to w; the Conn owns

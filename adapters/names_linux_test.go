@@ -22,6 +22,26 @@ import (
 // A StartPTY Conn names the child's side: the slave, /dev/pts/N, which
 // is the child's own terminal, and the command, quoted where needed and
 // cut when long. Its errors carry both.
+// A Conn made with NewConn over OpenPTY's master names the slave at the
+// other end, as StartPTY's does, not the /dev/ptmx every master shares.
+func TestPTYMasterConnNamesSlave(t *testing.T) {
+	master, slave, err := adapters.OpenPTY()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slave.Close()
+	c := adapters.NewConn(master)
+	defer c.Close()
+	if la, ra := c.LocalAddr().String(), c.RemoteAddr().String(); la != "/dev/ptmx" || ra != slave.Name() || !strings.HasPrefix(ra, "/dev/pts/") {
+		t.Fatalf("addresses %q -> %q, want /dev/ptmx -> %q", la, ra, slave.Name())
+	}
+	c.SetReadDeadline(time.Now())
+	_, err = c.Read(make([]byte, 1))
+	if err == nil || !strings.Contains(err.Error(), "/dev/ptmx->"+slave.Name()) {
+		t.Fatalf("a timed-out read says %v, want it to name %s", err, slave.Name())
+	}
+}
+
 func TestPTYConnNames(t *testing.T) {
 	long := strings.Repeat("x", 50)
 	tests := []struct {
@@ -109,9 +129,9 @@ func TestHalfCloseErrors(t *testing.T) {
 		syscall string // the *os.SyscallError's name; "" for none
 	}{
 		{"tty CloseWrite", tty.CloseWrite(), "closewrite", unix.ENOTSUP,
-			"closewrite tty /dev/ptmx->/dev/ptmx: adapters: a single tty cannot be half-closed (to end a terminal reader's input, write VEOF, ^D, at the start of a line): operation not supported", ""},
+			"closewrite tty /dev/ptmx->" + s.Name() + ": adapters: a single tty cannot be half-closed (to end a terminal reader's input, write VEOF, ^D, at the start of a line): operation not supported", ""},
 		{"tty CloseRead", tty.CloseRead(), "closeread", unix.ENOTSUP,
-			"closeread tty /dev/ptmx->/dev/ptmx: adapters: a single tty or device cannot be half-closed: operation not supported", ""},
+			"closeread tty /dev/ptmx->" + s.Name() + ": adapters: a single tty or device cannot be half-closed: operation not supported", ""},
 		{"device CloseWrite", dev.CloseWrite(), "closewrite", unix.ENOTSUP,
 			"closewrite fd /dev/null->/dev/null: adapters: a single tty or device cannot be half-closed: operation not supported", ""},
 		{"unconnected socket CloseWrite", unconnected.CloseWrite(), "closewrite", unix.ENOTCONN,

@@ -61,3 +61,20 @@ func openSlave(master *fdstream.Stream, extra int) (fd int, name string, err err
 	}
 	return fd, name, err
 }
+
+// ptyPeerName returns the slave's path when s is a pty master ("" for
+// anything else), so that a Conn over a master names the terminal at its
+// other end rather than /dev/ptmx, which every master shares.
+func ptyPeerName(s *fdstream.Stream) string {
+	rc, err := s.SyscallConn()
+	if err != nil {
+		return ""
+	}
+	name := ""
+	rc.Control(func(fd uintptr) {
+		if n, err := unix.IoctlGetInt(int(fd), unix.TIOCGPTN); err == nil {
+			name = "/dev/pts/" + strconv.Itoa(n)
+		}
+	})
+	return name
+}
