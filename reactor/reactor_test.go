@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
+	"github.com/fdstream/fdstream/internal/fdtest"
 	"github.com/fdstream/fdstream/reactor"
 )
 
@@ -19,8 +20,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// hang only catches hangs.
-const hang = 10 * time.Second
+// hang only catches hangs: the bound every package's tests share.
+const hang = fdtest.Hang
 
 // configs are the reactor kinds this platform has; every test runs on all
 // of them in one process.
