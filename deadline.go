@@ -304,8 +304,8 @@ func (d *deadline) arm(ctx context.Context, deep bool) (bool, error) {
 	return d.parked, err
 }
 
-// register replaces the AfterFunc registration with one for ctx, whose
-// Done is done. A ctx that parked in the previous call too is kept from
+// register replaces the AfterFunc registration with one for ctx (whose
+// Done channel is done). A ctx that parked in the previous call too is kept from
 // now on; one seen once is dropped by disarm. mu held.
 func (d *deadline) register(ctx context.Context, done <-chan struct{}) {
 	d.unregister()
