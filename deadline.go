@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/fdstream/fdstream/reactor"
 )
@@ -39,44 +40,47 @@ import (
 // deadline passes, and setting a new deadline closes it too, so that a
 // blocked call re-reads the deadline, as net.Conn requires.
 type deadline struct {
-	mu     sync.Mutex
-	when   time.Time // zero: none
-	timer  *time.Timer
-	ch     chan struct{} // made by the first waiter; closed on expiry or change
-	passed atomic.Bool   // the deadline is set and has passed
+	// The head, 40 bytes on 64-bit platforms: all that a call's entry
+	// check and disarm touch, so that a read ending its wait touches one
+	// cache line of its Stream (see Stream's layout).
+	mu sync.Mutex
+	// The call parked now (between arm and disarm), if its ctx has a
+	// Done: that Done (and, below, the ctx's deadline).
+	parked bool
+	keep   bool // the registration outlives its call
+	fired  bool // the registration's callback found its ctx done
+	closed bool // Close ran: every park ends at once
+	// fileIsUser says the File's deadline is the user's and the Stream is
+	// open: a call with a Done-less ctx may park without taking mu.
+	fileIsUser atomic.Bool
+	passed     atomic.Bool // the deadline is set and has passed
+	parkedDone <-chan struct{}
+	// The ctx whose AfterFunc is registered, by its Done channel (a ctx
+	// value may not be comparable; two ctxs with one Done end together).
+	done <-chan struct{}
 
+	lastDone <-chan struct{} // the Done of the previous park's ctx
 	// The runtime poller's side; setFile is nil for Streams on the shard
 	// loops or doing plain I/O. Guarded by mu, but for fileIsUser.
 	// Instants are Unix nanoseconds here, 0 for none: the composition
 	// runs at the bottom of a parking goroutine's stack, where every
 	// byte of frame counts (see errArmShallow).
-	setFile func(time.Time) error // the internal File's Set{Read,Write}Deadline
-	whenNs  int64                 // when, in nanoseconds
-	applied int64                 // what setFile last wrote
-	closed  bool                  // Close ran: every park ends at once
-	// fileIsUser says the File's deadline is the user's and the Stream is
-	// open: a call with a Done-less ctx may park without taking mu.
-	fileIsUser atomic.Bool
-	// The call parked now (between arm and disarm), if its ctx has a
-	// Done: that Done and the ctx's deadline.
-	parked     bool
-	parkedDone <-chan struct{}
-	parkedDL   time.Time
-	parkedNs   int64
-	// The ctx whose AfterFunc is registered, by its Done channel (a ctx
-	// value may not be comparable; two ctxs with one Done end together),
-	// whether the registration outlives its call, and whether its
-	// callback found it done.
-	done     <-chan struct{}
+	whenNs   int64 // when, in nanoseconds
+	applied  int64 // what setFile last wrote
+	parkedNs int64 // the parked call's ctx deadline; valid while parked
 	stopCtx  func() bool
-	keep     bool
-	fired    bool
-	lastDone <-chan struct{} // the Done of the previous park's ctx
-	onDone   func()          // d.ctxDone, made once: the AfterFunc callback
+	regCtx   context.Context // the registered ctx itself (see armFile)
 	// peer is the other Stream of a Copy that waits in this direction
 	// (copy.go): once it is closed, every park ends at once, as on this
 	// Stream's own Close.
-	peer *Stream
+	peer     *Stream
+	parkedDL time.Time // parkedNs as a Time; valid while parked
+
+	when    time.Time // zero: none
+	timer   *time.Timer
+	ch      chan struct{}         // made by the first waiter; closed on expiry or change
+	setFile func(time.Time) error // the internal File's Set{Read,Write}Deadline
+	onDone  func()                // d.ctxDone, made once: the AfterFunc callback
 }
 
 // unixNs is t in Unix nanoseconds, 0 for the zero Time (and 1 for the
@@ -282,12 +286,7 @@ func (d *deadline) arm(ctx context.Context, deep bool) (bool, error) {
 		}
 		d.register(ctx, done)
 	}
-	d.parked = done != nil
-	d.parkedDone = done
-	if done != nil {
-		d.parkedDL, _ = ctx.Deadline()
-		d.parkedNs = unixNs(d.parkedDL)
-	}
+	d.setParked(ctx, done)
 	if d.effective() == d.applied {
 		d.mu.Unlock()
 		return d.parked, nil
@@ -295,7 +294,6 @@ func (d *deadline) arm(ctx context.Context, deep bool) (bool, error) {
 	if deep {
 		d.parked = false
 		d.parkedDone = nil
-		d.parkedDL, d.parkedNs = time.Time{}, 0
 		d.mu.Unlock()
 		return false, errArmShallow
 	}
@@ -304,12 +302,63 @@ func (d *deadline) arm(ctx context.Context, deep bool) (bool, error) {
 	return d.parked, err
 }
 
+// setParked records the call about to park, with ctx (whose Done is
+// done). mu held.
+func (d *deadline) setParked(ctx context.Context, done <-chan struct{}) {
+	d.parked = done != nil
+	d.parkedDone = done
+	if done != nil {
+		d.parkedDL, _ = ctx.Deadline()
+		d.parkedNs = unixNs(d.parkedDL)
+	}
+}
+
+// armFile arms for a call that waits in the File's own Read, which cannot
+// be stepped into between its EAGAIN and its park: so it serves only the
+// calls that need no registration, a ctx whose Done is nil and the ctx
+// whose AfterFunc is kept registered (the ctx came back), and arms before
+// the call rather than at its park. ok false sends the call through
+// RawConn.Read, which registers a new ctx only if the call parks. armed
+// reports whether disarm must follow; it fails with os.ErrClosed once
+// Close ran.
+//
+// It never calls ctx.Done() on a ctx that may not have made its channel
+// yet (a cancelCtx makes it lazily, and a ready call must not allocate):
+// Background and TODO have none, and the registered ctx made its own when
+// it was registered. Any other ctx goes through RawConn.Read.
+func (d *deadline) armFile(ctx context.Context) (armed, ok bool, err error) {
+	bg := ctx == context.Background() || ctx == context.TODO()
+	if bg && d.fileIsUser.Load() {
+		return false, true, nil // the File already has the user's deadline
+	}
+	// regCtx is written only by this direction's lock holders (register
+	// and unregister, from arm and disarm) and by destroy, after the last
+	// call: the holder may read it without mu.
+	if !bg && (d.regCtx == nil || !sameCtx(ctx, d.regCtx)) {
+		return false, false, nil
+	}
+	d.mu.Lock()
+	var done <-chan struct{}
+	if !bg {
+		done = d.done
+	}
+	if d.closed {
+		d.mu.Unlock()
+		return false, true, os.ErrClosed
+	}
+	d.setParked(ctx, done)
+	err = d.applyLocked()
+	d.mu.Unlock()
+	return d.parked, true, err
+}
+
 // register replaces the AfterFunc registration with one for ctx (whose
 // Done channel is done). A ctx that parked in the previous call too is kept from
 // now on; one seen once is dropped by disarm. mu held.
 func (d *deadline) register(ctx context.Context, done <-chan struct{}) {
 	d.unregister()
 	d.done = done
+	d.regCtx = ctx
 	d.keep = done == d.lastDone // it came back: keep it from now on
 	d.stopCtx = context.AfterFunc(ctx, d.onDone)
 }
@@ -319,13 +368,20 @@ func (d *deadline) register(ctx context.Context, done <-chan struct{}) {
 // SetDeadline, changes it: a call that finds data ready never touches it.
 func (d *deadline) disarm() {
 	d.mu.Lock()
-	d.lastDone = d.parkedDone
-	if !d.keep && d.done == d.parkedDone {
-		d.unregister()
+	// While a kept registration's ctx parks, lastDone is that ctx's Done
+	// already (register kept it because it was, and a park with another
+	// ctx replaces it): it is not written then, being in another cache
+	// line than the head.
+	if !d.keep || d.done != d.parkedDone {
+		d.lastDone = d.parkedDone
+		if !d.keep && d.done == d.parkedDone {
+			d.unregister()
+		}
 	}
+	// parkedNs and parkedDL are left as they are (valid only while
+	// parked): clearing them would touch another cache line.
 	d.parked = false
 	d.parkedDone = nil
-	d.parkedDL, d.parkedNs = time.Time{}, 0
 	d.mu.Unlock()
 }
 
@@ -336,6 +392,7 @@ func (d *deadline) unregister() {
 		d.stopCtx = nil
 	}
 	d.done = nil
+	d.regCtx = nil
 	d.keep = false
 	d.fired = false
 }
@@ -354,6 +411,20 @@ func (d *deadline) ctxDone() {
 	if d.parked && d.parkedDone == d.done {
 		d.applyLocked()
 	}
+}
+
+// sameCtx reports whether a and b are one ctx: the same dynamic type and
+// the same data word. It never panics, as a == b does for a ctx type that
+// is not comparable, and never says true for two different ctxs: a data
+// word is a pointer to the value, or to a boxed copy of it that the
+// interface keeps alive (equal words then mean one box; for a type of
+// size zero, whose boxes share an address, all values are equal). Two
+// equal ctxs boxed apart are told apart, which costs such a call the
+// RawConn path only.
+func sameCtx(a, b context.Context) bool {
+	type iface struct{ tab, data unsafe.Pointer }
+	x, y := (*iface)(unsafe.Pointer(&a)), (*iface)(unsafe.Pointer(&b))
+	return x.tab == y.tab && x.data == y.data
 }
 
 // isDone reports whether a Done channel is closed; nil never is.
@@ -443,6 +514,7 @@ func (s *Stream) park(o *op, i reactor.Interest, d *deadline) bool {
 		return false
 	}
 	o.armed = armed
+	o.waited = true
 	if h := testHookBlock.Load(); h != nil {
 		(*h)(s, i)
 	}

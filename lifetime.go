@@ -22,19 +22,14 @@ import (
 // wakes every waiter, and the goroutine that drops the last reference
 // deregisters and closes the fd. So an fd number is never closed under a
 // running syscall, and never reused under one either (README and
-// DESIGN.md: guarantee 4).
+// DESIGN.md: guarantee 4). The Stream's closing and destroyed channels go
+// with it; they live apart from the word, which shares a cache line with
+// the read side's lock and deadline (see Stream).
 type lifetime struct {
-	state     atomic.Uint64
-	closing   chan struct{} // closed when Close starts: wakes lock waiters
-	destroyed chan struct{} // closed once the fd itself is closed
+	state atomic.Uint64
 }
 
 const closedBit = 1 << 63
-
-func (l *lifetime) init() {
-	l.closing = make(chan struct{})
-	l.destroyed = make(chan struct{})
-}
 
 // incref takes a reference; it fails once Close has started.
 func (l *lifetime) incref() bool {
@@ -64,7 +59,6 @@ func (l *lifetime) markClosed() bool {
 			return false
 		}
 		if l.state.CompareAndSwap(old, (old+1)|closedBit) {
-			close(l.closing)
 			return true
 		}
 	}
@@ -157,7 +151,7 @@ func (s *Stream) lockSlow(ctx context.Context, l *dirLock, d *deadline) error {
 			if d.passed.Load() {
 				return os.ErrDeadlineExceeded
 			}
-		case <-s.life.closing:
+		case <-s.closing:
 			return os.ErrClosed
 		}
 	}
@@ -203,9 +197,10 @@ func (s *Stream) Close() error {
 	if !s.life.markClosed() {
 		return s.pathErr("close", os.ErrClosed)
 	}
+	close(s.closing)
 	// Wake every parked call: on the runtime poller by a past deadline
 	// on the File, on a shard loop by evicting the registration; callers
-	// queued for a direction's lock see life.closing.
+	// queued for a direction's lock see s.closing.
 	s.rdl.closeWake()
 	s.wdl.closeWake()
 	s.wakeCopyPeer()
@@ -214,7 +209,7 @@ func (s *Stream) Close() error {
 	}
 	s.aux.evict()
 	s.decref()
-	<-s.life.destroyed
+	<-s.destroyed
 	return s.closeErr
 }
 
@@ -244,5 +239,5 @@ func (s *Stream) destroy() {
 	if err != nil {
 		s.closeErr = s.pathErr("close", err)
 	}
-	close(s.life.destroyed)
+	close(s.destroyed)
 }

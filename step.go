@@ -199,9 +199,9 @@ func (s *Stream) lockPeerSlow(ctx context.Context, l *dirLock, d *deadline, peer
 			if d.passed.Load() {
 				return os.ErrDeadlineExceeded
 			}
-		case <-s.life.closing:
+		case <-s.closing:
 			return os.ErrClosed
-		case <-peer.life.closing:
+		case <-peer.closing:
 			return errPeerClosed
 		}
 	}

@@ -80,16 +80,17 @@ func WithReactor(r *reactor.Reactor) Option {
 // Streams are made by Open, NewStream, FromFile and Pipe. The methods of a
 // nil *Stream, or of a zero Stream, return os.ErrInvalid (Name returns "").
 type Stream struct {
-	fd   int
-	name string
-	// How the Stream waits: file and rc on the Go runtime poller, reg on
-	// a reactor's shard loop, neither for plain I/O.
-	file *os.File // owns fd when not nil; reached only through rc
-	rc   syscall.RawConn
-	reg  *reactor.Registration
-	aux  auxReg // WaitContext's registration, for what rc or plain I/O cannot wait for
-	st   unix.Stat_t
-	nb   *nbDesc // the description we made non-blocking, if we did
+	// The fields are laid out by use, not by topic. At scale a wake-up
+	// finds its Stream cold in the caches, and each cache line a call
+	// touches is a miss (about 100 ns). So on 64-bit platforms the first
+	// 64 bytes hold all that a read on the runtime poller touches once
+	// its wait is over: the reference count, the read lock and the head
+	// of the read deadline; the scalars every call reads end the fourth
+	// line; and the write side's lock and deadline head fill the fifth.
+	// TestStreamLayout keeps it so (DESIGN.md, "Measurements").
+	life  lifetime
+	rlock dirLock
+	rdl   deadline
 	// ptyEOF: s is one side of a pseudo-terminal, where a read's EIO
 	// means the other side is gone (a master after its slave closed, a
 	// slave after its master closed), which is end of stream.
@@ -97,21 +98,38 @@ type Stream struct {
 	// zeroReadIsEOF is false for datagram sockets, where a zero-byte read
 	// is an empty datagram.
 	zeroReadIsEOF bool
+	// shortWriteIsFull: s is a pipe or FIFO, where a non-blocking write
+	// that takes only part of its bytes has filled the buffer (Linux's
+	// pipe_write stops short only when the pipe is full, and the next
+	// read wakes writers), so a write parks at once instead of trying a
+	// write that would fail with EAGAIN (runtimeWrite).
+	shortWriteIsFull bool
+	// wready: the last write on the runtime poller never waited, so the
+	// next tries its syscall directly (writeDirect). Owned by the holder
+	// of wlock.
+	wready bool
+	fd     int
+	// How the Stream waits: file and rc on the Go runtime poller, reg on
+	// a reactor's shard loop, neither for plain I/O.
+	rc      syscall.RawConn
+	closing chan struct{} // closed when Close starts: wakes lock waiters
+	file    *os.File      // owns fd when not nil; reached only through rc and readFile
+	wlock   dirLock
+	wdl     deadline
 
-	life lifetime
-	// rlock and wlock serialize reads and writes; a call queued behind a
-	// blocked one still returns when its ctx is done, its deadline passes
-	// or s is closed (lifetime.go).
-	rlock, wlock dirLock
-	rdl, wdl     deadline
-
-	closeErr error // set by destroy before life.destroyed is closed
-
+	destroyed chan struct{} // closed once the fd itself is closed
+	nb        *nbDesc       // the description we made non-blocking, if we did
+	reg       *reactor.Registration
 	// The runtime poller's callbacks and their state: made once, so that
 	// a call allocates nothing; rop is owned by the holder of rlock, wop
 	// by the holder of wlock.
 	readFn, writeFn func(fd uintptr) bool
 	rop, wop        op
+
+	name     string
+	closeErr error  // set by destroy before destroyed is closed
+	aux      auxReg // WaitContext's registration, for what rc or plain I/O cannot wait for
+	st       unix.Stat_t
 
 	// A Copy between two Streams (copy.go) links them, so that closing
 	// either wakes it: copyDst is the Stream a Copy reading s writes to
@@ -126,11 +144,12 @@ type Stream struct {
 // op is one ReadContext or WriteContext on the runtime poller, as its
 // RawConn callback sees it.
 type op struct {
-	ctx   context.Context
-	p     []byte
-	n     int
-	err   error // the syscall's error, or arm's
-	armed bool  // the callback armed the deadline for a park
+	ctx    context.Context
+	p      []byte
+	n      int
+	err    error // the syscall's error, or arm's
+	armed  bool  // the callback armed the deadline for a park
+	waited bool  // the call parked at least once
 }
 
 // Open opens the named file (a tty, serial port, FIFO, character device,
@@ -215,7 +234,8 @@ func adopt(fd int, name, op string, opts []Option, openAddedNonblock bool) (*Str
 			return fail(err)
 		}
 	}
-	s.life.init()
+	s.closing = make(chan struct{})
+	s.destroyed = make(chan struct{})
 	s.aux.r = r
 	// Regular files and block devices are always "ready" as far as poll
 	// is concerned, and epoll refuses them: plain I/O (guarantee 7).
@@ -251,6 +271,8 @@ func adopt(fd int, name, op string, opts []Option, openAddedNonblock bool) (*Str
 		unix.SetNonblock(fd, false)
 	}
 	switch kind {
+	case unix.S_IFIFO:
+		s.shortWriteIsFull = true
 	case unix.S_IFCHR:
 		s.ptyEOF = isPTY(fd, &s.st)
 	case unix.S_IFSOCK:
@@ -490,7 +512,18 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 	}
 	defer s.unlock(&s.wlock)
 	if s.rc != nil {
-		s.wop.ctx, s.wop.p, s.wop.n = ctx, p, 0
+		n := 0
+		if s.wready {
+			var err error
+			var over bool
+			if n, err, over = s.writeDirect(p); over {
+				if err != nil {
+					return n, s.pathErr("write", err)
+				}
+				return n, nil
+			}
+		}
+		s.wop.ctx, s.wop.p, s.wop.n = ctx, p, n
 		n, err := s.writeRuntime(ctx)
 		for err == errArmShallow {
 			// Arm high on the stack, as ReadContext does.
@@ -545,6 +578,15 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 // arm would go deep: ReadContext then arms and calls it again, which
 // tries the syscall again.
 func (s *Stream) readRuntime(ctx context.Context, p []byte) (int, error) {
+	if s.zeroReadIsEOF {
+		armed, ok, err := s.rdl.armFile(ctx)
+		if err != nil {
+			return 0, s.pathErr("read", err)
+		}
+		if ok {
+			return s.readFile(ctx, p, armed)
+		}
+	}
 	o := &s.rop
 	o.ctx, o.p = ctx, p
 	for {
@@ -568,6 +610,71 @@ func (s *Stream) readRuntime(ctx context.Context, p []byte) (int, error) {
 	n, err := o.n, o.err
 	*o = op{} // drop p and ctx: the Stream must not keep them alive
 	return s.readDone(n, err, p)
+}
+
+// readFile reads through the File's own Read, for a call that armFile
+// took (armed: it must disarm). Once its wait is over, such a read touches
+// nothing of its Stream but the first cache line (see Stream), where one
+// through RawConn.Read touches five: its callback, the op it shares with
+// it, and the deadline's tail.
+func (s *Stream) readFile(ctx context.Context, p []byte, armed bool) (int, error) {
+	for {
+		if h := testHookBlock.Load(); h != nil {
+			// Tests only: the hook says a call is about to wait, and
+			// the File's Read does not say so; a read of our own does.
+			n, err := s.readProbe(p)
+			if err != unix.EAGAIN {
+				if armed {
+					s.rdl.disarm()
+				}
+				return s.readDone(n, err, p)
+			}
+			(*h)(s, reactor.Readable)
+		}
+		n, err := s.file.Read(p)
+		if err == nil {
+			if armed {
+				s.rdl.disarm()
+			}
+			return n, nil
+		}
+		// The File's Read says io.EOF for a read of 0 bytes, and wraps
+		// every other error in an *os.PathError.
+		var errno error
+		if pe, ok := err.(*os.PathError); ok {
+			errno = pe.Err
+		} else if err != io.EOF {
+			if armed {
+				s.rdl.disarm()
+			}
+			return 0, s.pathErr("read", err)
+		}
+		if errno == os.ErrDeadlineExceeded {
+			// Keep the arm across a spurious wake-up: resolve puts the
+			// composed deadline back for the retry.
+			if err = s.rdl.resolve(s, ctx, errno); err == nil {
+				continue
+			}
+			if armed {
+				s.rdl.disarm()
+			}
+			return 0, s.pathErr("read", err)
+		}
+		if armed {
+			s.rdl.disarm()
+		}
+		return s.readDone(n, errno, p)
+	}
+}
+
+// readProbe is one read(2) of p, retried on EINTR.
+func (s *Stream) readProbe(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(s.fd, p)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
 }
 
 // runtimeRead is the RawConn callback of readRuntime, made once per Stream
@@ -612,9 +719,45 @@ func (s *Stream) writeRuntime(ctx context.Context) (int, error) {
 			return n, err
 		}
 	}
+	// The next call writes directly if this one never waited.
+	s.wready = !o.waited
 	n, err := o.n, o.err
 	*o = op{}
 	return n, err
+}
+
+// writeDirect writes p without RawConn.Write, as a write that finds room
+// in the fd needs nothing of the poller: no fdMutex, no ready bit to
+// clear. WriteContext tries it when the previous write never waited. It
+// returns what was written and whether the call is over (all written, or
+// an error). On EAGAIN, or a short write to a pipe, it clears s.wready and
+// leaves the rest to RawConn.Write, which must try the syscall again after
+// clearing the poller's ready bit: that one extra syscall is paid only
+// when a Stream goes from writes that never wait to one that does, as
+// tokio clears an I/O resource's cached readiness only on WouldBlock. The
+// reference WriteContext holds keeps the fd number valid.
+func (s *Stream) writeDirect(p []byte) (nn int, err error, over bool) {
+	for nn < len(p) {
+		chunk := p[nn:]
+		if len(chunk) > maxRW {
+			chunk = chunk[:maxRW]
+		}
+		n, err := unix.Write(s.fd, chunk)
+		if n > 0 {
+			nn += n
+		}
+		switch {
+		case err == nil && n == 0:
+			return nn, io.ErrUnexpectedEOF, true
+		case err == nil && n < len(chunk) && s.shortWriteIsFull, err == unix.EAGAIN:
+			s.wready = false
+			return nn, nil, false
+		case err == nil, err == unix.EINTR:
+			continue
+		}
+		return nn, err, true
+	}
+	return nn, nil, true
 }
 
 // runtimeWrite is the RawConn callback of writeRuntime, made once per
@@ -634,6 +777,12 @@ func (s *Stream) runtimeWrite(fd uintptr) bool {
 		case err == nil && n == 0:
 			o.err = io.ErrUnexpectedEOF
 			return true
+		case err == nil && n < len(chunk) && s.shortWriteIsFull:
+			// The pipe is full: park now, saving a write that would
+			// fail with EAGAIN. No wake-up is lost: RawConn.Write
+			// cleared the poller's ready bit before this callback ran,
+			// so the read that makes room, now or already, marks it.
+			return !s.park(o, reactor.Writable, &s.wdl)
 		case err == nil, err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
@@ -785,7 +934,7 @@ func (s *Stream) rawIO(opName string, i reactor.Interest, f func(fd uintptr) boo
 // Stream has no fd (a zero one's fd field would be 0, stdin), and every
 // method but Name returns os.ErrInvalid.
 func (s *Stream) valid() bool {
-	return s != nil && s.life.closing != nil
+	return s != nil && s.closing != nil
 }
 
 func (s *Stream) pathErr(op string, err error) error {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"flag"
+	"sync"
 	"testing"
 	"time"
 )
@@ -131,4 +133,82 @@ func BenchmarkCancel(b *testing.B) {
 		}
 		b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "ns/cancel")
 	})
+}
+
+// BenchmarkWake: the scale measurement's wake-up in go test form, for
+// profiles. 1,000 pipes each have a reader blocked in ReadContext with one
+// shared long-lived ctx; one op is one reader woken by a 1-byte write (the
+// writes go to the pipes in turn, as in scale). Blocking the readers again
+// between rounds is not timed.
+func BenchmarkWake(b *testing.B) {
+	n := wakePipes
+	forEach(b, func(b *testing.B, c contender) {
+		type pipe struct {
+			r     Reader
+			w     Writer
+			close func()
+		}
+		pipes := make([]pipe, 0, n)
+		defer func() {
+			for _, p := range pipes {
+				p.close()
+			}
+		}()
+		for len(pipes) < n {
+			r, w, cl, err := c.NewPipe()
+			if err != nil {
+				b.Fatal(err)
+			}
+			pipes = append(pipes, pipe{r, w, cl})
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		one := []byte{1}
+		var writing time.Duration
+		b.ResetTimer()
+		for done := 0; done < b.N; done += n {
+			b.StopTimer()
+			var returned sync.WaitGroup
+			errs := make(chan error, n)
+			for _, p := range pipes {
+				returned.Add(1)
+				go func(r Reader) {
+					defer returned.Done()
+					rctx := ctx
+					if wakeBackground {
+						rctx = context.Background()
+					}
+					if _, err := r.ReadContext(rctx, make([]byte, 1)); err != nil {
+						errs <- err
+					}
+				}(p.r)
+			}
+			time.Sleep(100 * time.Millisecond) // let them all park
+			b.StartTimer()
+			start := time.Now()
+			for _, p := range pipes {
+				if _, err := p.w.WriteContext(context.Background(), one); err != nil {
+					b.Fatal(err)
+				}
+			}
+			writing += time.Since(start)
+			returned.Wait()
+			close(errs)
+			for err := range errs {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(writing.Nanoseconds())/float64(b.N), "write-ns/op")
+	})
+}
+
+// wakePipes is BenchmarkWake's pipe count: -wakepipes.
+var wakePipes = 1000
+
+var wakeBackground bool
+
+func init() { flag.BoolVar(&wakeBackground, "wakebg", false, "BenchmarkWake: readers use Background") }
+
+func init() {
+	flag.IntVar(&wakePipes, "wakepipes", wakePipes, "BenchmarkWake: pipes, one blocked reader each")
 }
