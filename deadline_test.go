@@ -277,3 +277,87 @@ func TestStreamRuntimeRefusalFallsBackToLoops(t *testing.T) {
 		t.Fatalf("after Close: %d registrations, %d loops", rt.Registrations(), rt.Loops())
 	}
 }
+
+// A ctx that comes back is kept registered, and on the runtime poller its
+// calls then wait in the File's own Read: cancelling that ctx, or its
+// deadline passing, still ends a parked read with the ctx's error; a read
+// with Background afterwards gets the next byte; and the user's deadline
+// is unchanged.
+func TestStreamKeptContextEndsParkedRead(t *testing.T) {
+	for _, nr := range testReactors(t) {
+		for _, how := range []string{"cancel", "deadline"} {
+			t.Run(nr.name+"/"+how, func(t *testing.T) {
+				watch := watchBlocks(t)
+				r, w := mustPipe(t, fdstream.WithReactor(nr.r))
+				userDL := time.Now().Add(time.Hour)
+				if err := r.SetReadDeadline(userDL); err != nil {
+					t.Fatal(err)
+				}
+				var ctx context.Context
+				var cancel context.CancelFunc
+				if how == "deadline" {
+					// Far more than the three rounds below take.
+					ctx, cancel = context.WithTimeout(context.Background(), 500*time.Millisecond)
+				} else {
+					ctx, cancel = context.WithCancel(context.Background())
+				}
+				defer cancel()
+				type res struct {
+					n   int
+					err error
+					b   byte
+				}
+				read := func(ctx context.Context) <-chan res {
+					got := make(chan res, 1)
+					go func() {
+						buf := make([]byte, 1)
+						n, err := r.ReadContext(ctx, buf)
+						got <- res{n, err, buf[0]}
+					}()
+					return got
+				}
+				wait := func(got <-chan res) res {
+					t.Helper()
+					select {
+					case v := <-got:
+						return v
+					case <-time.After(fdtest.Hang):
+						t.Fatal("a read did not return")
+					}
+					return res{}
+				}
+				for i := 1; i <= 3; i++ {
+					got := read(ctx)
+					watch.await(t, r, i)
+					if _, err := w.Write([]byte{byte(i)}); err != nil {
+						t.Fatal(err)
+					}
+					if v := wait(got); v.n != 1 || v.err != nil || v.b != byte(i) {
+						t.Fatalf("round %d: read = %d, %v, byte %d; want 1, nil, %d", i, v.n, v.err, v.b, i)
+					}
+				}
+				if r.WaitsOn() == "runtime" && !r.ReadKeepsContext() {
+					t.Fatal("after three parks with one ctx, its registration is not kept")
+				}
+				got := read(ctx)
+				watch.await(t, r, 4)
+				if how == "cancel" {
+					cancel()
+				}
+				v := wait(got)
+				if ctx.Err() == nil || v.n != 0 || !errors.Is(v.err, ctx.Err()) {
+					t.Fatalf("parked read = %d, %v; want 0 and the ctx's error (%v)", v.n, v.err, ctx.Err())
+				}
+				if _, err := w.Write([]byte{9}); err != nil {
+					t.Fatal(err)
+				}
+				if v := wait(read(context.Background())); v.n != 1 || v.err != nil || v.b != 9 {
+					t.Fatalf("Background read afterwards = %d, %v, byte %d; want 1, nil, 9", v.n, v.err, v.b)
+				}
+				if got := r.ReadDeadline(); !got.Equal(userDL) {
+					t.Errorf("the user's deadline became %v, want %v", got, userDL)
+				}
+			})
+		}
+	}
+}

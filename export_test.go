@@ -46,3 +46,12 @@ func (s *Stream) ReadDeadline() time.Time {
 
 // Fd exposes the descriptor to tests only.
 func (s *Stream) Fd() int { return s.fd }
+
+// ReadKeepsContext reports whether s's read direction keeps a ctx's
+// AfterFunc registered across calls (on the runtime poller, such a ctx's
+// calls wait in the File's own Read: readFile).
+func (s *Stream) ReadKeepsContext() bool {
+	s.rdl.mu.Lock()
+	defer s.rdl.mu.Unlock()
+	return s.rdl.regCtx != nil && s.rdl.keep
+}
