@@ -73,6 +73,13 @@ type epollSelector struct {
 	// buffer, and what harvest found.
 	raw []unix.EpollEvent
 	got int
+
+	// loop's own, set as it starts (loop runs in one goroutine, once).
+	loopFn     func(fd uintptr) bool // p.loopHarvest, made once
+	loopRaw    []unix.EpollEvent
+	loopEvs    []event
+	loopHandle func(n int, err error) bool
+	loopMore   bool
 }
 
 // newEpoll's errors are *os.SyscallError naming the call that failed
@@ -85,6 +92,7 @@ func newEpoll(park Park) (selector, error) {
 		return nil, os.NewSyscallError("epoll_create1", err)
 	}
 	p := &epollSelector{epfd: epfd, park: park, prioEp: -1}
+	p.raw = make([]unix.EpollEvent, shardEvents)
 	p.evfd.Store(-1)
 	if park == ParkRuntime {
 		// An epoll fd is itself pollable: in non-blocking mode
@@ -103,6 +111,7 @@ func newEpoll(park Park) (selector, error) {
 		}
 		p.rc, _ = p.file.SyscallConn() // fails only on a closed File
 		p.harvest = p.harvestNow
+		p.loopFn = p.loopHarvest
 		return p, nil
 	}
 	evfd, err := addEventfd(epfd)
@@ -167,6 +176,12 @@ func (p *epollSelector) blocksThread() bool { return p.park == ParkThread || p.n
 // new RawConn.Read would start with prepareRead, which forgets an edge
 // that came meanwhile, and so would have to begin with an epoll_wait
 // that usually finds nothing: one system call per wake-up saved.
+//
+// It allocates nothing: its callback is a method value made with the
+// selector, and the kernel's buffer is made there too (for a loop of
+// shardEvents). A loop starts in a goroutine of its own, which may run
+// while the goroutine that registered the first fd goes on with its
+// calls; an allocation here would be counted against theirs.
 func (p *epollSelector) loop(evs []event, handle func(n int, err error) bool) {
 	if p.park != ParkRuntime {
 		loopWait(p, evs, handle)
@@ -175,37 +190,40 @@ func (p *epollSelector) loop(evs []event, handle func(n int, err error) bool) {
 	if cap(p.raw) < len(evs) {
 		p.raw = make([]unix.EpollEvent, len(evs))
 	}
-	raw := p.raw[:len(evs)]
-	more := true
-	fn := func(fd uintptr) bool {
-		for {
-			n := epollWaitNow(int(fd), raw)
-			if n <= 0 {
-				return false // park
-			}
-			if more = handle(p.decode(raw[:n], evs), nil); !more {
-				return true
-			}
-			if n < len(raw) {
-				return false // drained: park without another harvest
-			}
-		}
-	}
-	for more {
+	p.loopRaw, p.loopEvs, p.loopHandle, p.loopMore = p.raw[:len(evs)], evs, handle, true
+	for p.loopMore {
 		if p.nPrio.Load() > 0 {
-			more = handle(p.wait(evs, true)) // on a thread, see the type
+			p.loopMore = handle(p.wait(evs, true)) // on a thread, see the type
 			continue
 		}
-		err := p.rc.Read(fn)
+		err := p.rc.Read(p.loopFn)
 		switch {
 		case err == os.ErrDeadlineExceeded:
 			// A wake (the owner's, or a switch to the Priority set).
 			p.file.SetReadDeadline(time.Time{})
 			p.rung.Store(false)
-			more = handle(0, nil)
+			p.loopMore = handle(0, nil)
 		case err != nil:
 			handle(0, err) // the File is closed: not expected before close
 			return
+		}
+	}
+}
+
+// loopHarvest is loop's RawConn callback (p.loopFn): it harvests and
+// hands each batch over, and parks when the ready list is drained.
+func (p *epollSelector) loopHarvest(fd uintptr) bool {
+	raw := p.loopRaw
+	for {
+		n := epollWaitNow(int(fd), raw)
+		if n <= 0 {
+			return false // park
+		}
+		if p.loopMore = p.loopHandle(p.decode(raw[:n], p.loopEvs), nil); !p.loopMore {
+			return true
+		}
+		if n < len(raw) {
+			return false // drained: park without another harvest
 		}
 	}
 }

@@ -54,6 +54,10 @@ type loop struct {
 	stopping bool // guarded by the shard's mu
 	done     chan struct{}
 	evs      [shardEvents]event // the loop goroutine's
+	// handle is sh.handle for this loop, made with it: made in the loop
+	// goroutine, it would be an allocation counted against whoever
+	// registered (see epollSelector.loop).
+	handle func(n int, err error) bool
 }
 
 func (sh *shard) register(fd int) (*Registration, error) {
@@ -73,7 +77,9 @@ func (sh *shard) register(fd int) (*Registration, error) {
 			sh.mu.Unlock()
 			return nil, err
 		}
-		sh.l = &loop{sel: sel, edge: sel.supports(Edge) == native, done: make(chan struct{})}
+		l := &loop{sel: sel, edge: sel.supports(Edge) == native, done: make(chan struct{})}
+		l.handle = func(n int, err error) bool { return sh.handle(l, n, err) }
+		sh.l = l
 		started = true
 		go sh.run(sh.l)
 	}
@@ -211,7 +217,7 @@ func (sh *shard) lookup(t token) *Registration {
 // until shutdown.
 func (sh *shard) run(l *loop) {
 	defer close(l.done)
-	l.sel.loop(l.evs[:], func(n int, err error) bool { return sh.handle(l, n, err) })
+	l.sel.loop(l.evs[:], l.handle)
 }
 
 // handle delivers one batch, and says whether the loop goes on.
