@@ -48,7 +48,7 @@ func runPingPong(w io.Writer, cfg config) pingPongResults {
 	section(w, "1. Ping-pong",
 		fmt.Sprintf("1-byte messages over two pipes to an echo goroutine and back; every call, on both sides, with the ctx of the mode. "+
 			"%d rounds of %s round trips per contender and mode; in each round every mode and every contender take one turn "+
-			"(the contenders' order rotating from round to round). Every round trip is timed. Median and p99 RTT are over all rounds; "+
+			"(the contenders' order rotating from round to round, and reversed every other round, so that each contender follows each of its neighbours as often). Every round trip is timed. Median and p99 RTT are over all rounds; "+
 			"× osfile is the median over rounds of the ratio of the round's median (p99) to osfile's in the same round and mode.", cfg.rounds, fmtInt(int64(cfg.roundTrips))))
 	n := len(cfg.contenders)
 	res := pingPongResults{}
@@ -67,7 +67,7 @@ func runPingPong(w io.Writer, cfg config) pingPongResults {
 	for round := 0; round < cfg.rounds; round++ {
 		for _, m := range cfg.modes {
 			for k := range cfg.contenders {
-				i := (round + k) % n
+				i := turn(round, k, n)
 				if res[m][i].err != nil {
 					continue
 				}

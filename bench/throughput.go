@@ -65,7 +65,7 @@ func runThroughput(w io.Writer, cfg config) throughputResults {
 	section(w, "2. Throughput",
 		fmt.Sprintf("64 KiB writes through one pipe to a reader with a 64 KiB buffer; every call, writer's and reader's, with the ctx of the mode. "+
 			"%d MiB per contender and mode per round, %d rounds; in each round every mode and every contender take one turn "+
-			"(the contenders' order rotating from round to round). MB/s is 10⁶ bytes/s, median over rounds. "+
+			"(the contenders' order rotating from round to round, and reversed every other round, so that each contender follows each of its neighbours as often). MB/s is 10⁶ bytes/s, median over rounds. "+
 			"× osfile is the median over rounds of the ratio to osfile's figure of the same round and mode "+
 			"(a pair measured within a second of each other, so under about the same load from the rest of the machine).", cfg.mib, cfg.tputRounds))
 	n := len(cfg.contenders)
@@ -80,7 +80,7 @@ func runThroughput(w io.Writer, cfg config) throughputResults {
 	for round := 0; round < cfg.tputRounds; round++ {
 		for _, m := range cfg.modes {
 			for k := range cfg.contenders {
-				i := (round + k) % n
+				i := turn(round, k, n)
 				c, r := cfg.contenders[i], &res[m][i]
 				if r.err != nil {
 					continue
