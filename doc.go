@@ -16,9 +16,11 @@
 //
 // Every operation first tries its non-blocking syscall; only EAGAIN leads
 // to a wait. By default (a reactor.Runtime reactor) the Stream keeps an
-// *os.File over its fd, reached only through SyscallConn, and a wait
-// parks in its RawConn.Read or RawConn.Write: the Go runtime's poller
-// wakes the goroutine itself, as it does an os.File's. The File's deadline
+// *os.File over its fd, never reached through Fd, and a wait parks in
+// the File: in its own Read for a read with Background or with the ctx
+// the Stream keeps registered, in its RawConn.Read or RawConn.Write
+// otherwise. The Go runtime's poller wakes the goroutine itself, as it
+// does an os.File's. The File's deadline
 // carries the composition of the Stream's deadline and the call's ctx:
 // a ctx whose Done is nil costs nothing, and otherwise one
 // context.AfterFunc per direction is registered when a call is about to

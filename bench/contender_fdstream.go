@@ -35,7 +35,7 @@ func (c *fdstreamContender) Name() string { return "fdstream-" + c.backend.Strin
 func (c *fdstreamContender) About() string {
 	switch c.backend {
 	case reactor.Runtime:
-		return "fdstream.Pipe on reactor.Runtime (the default): parks in RawConn.Read/Write of an internal os.File; " +
+		return "fdstream.Pipe on reactor.Runtime (the default): parks in an internal os.File (its Read, or RawConn.Read/Write); " +
 			"ctx as one context.AfterFunc per direction, registered only when a call parks and kept while the same ctx comes back"
 	case reactor.Select:
 		return "fdstream.Pipe on reactor.Select: select(2) loop per shard, fds < 1024 only"
