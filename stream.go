@@ -516,7 +516,7 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 		if s.wready {
 			var err error
 			var over bool
-			if n, err, over = s.writeDirect(p); over {
+			if n, over, err = s.writeDirect(p); over {
 				if err != nil {
 					return n, s.pathErr("write", err)
 				}
@@ -541,11 +541,7 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 	}
 	nn := 0
 	for nn < len(p) {
-		chunk := p[nn:]
-		if len(chunk) > maxRW {
-			chunk = chunk[:maxRW]
-		}
-		n, err := unix.Write(s.fd, chunk)
+		n, _, err := writeSome(s.fd, p[nn:])
 		if n > 0 {
 			nn += n
 		}
@@ -726,6 +722,16 @@ func (s *Stream) writeRuntime(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// writeSome is one write(2) of at most maxRW bytes of p; short reports a
+// write that took some of them but not all.
+func writeSome(fd int, p []byte) (n int, short bool, err error) {
+	if len(p) > maxRW {
+		p = p[:maxRW]
+	}
+	n, err = unix.Write(fd, p)
+	return n, err == nil && n > 0 && n < len(p), err
+}
+
 // writeDirect writes p without RawConn.Write, as a write that finds room
 // in the fd needs nothing of the poller: no fdMutex, no ready bit to
 // clear. WriteContext tries it when the previous write never waited. It
@@ -736,28 +742,24 @@ func (s *Stream) writeRuntime(ctx context.Context) (int, error) {
 // when a Stream goes from writes that never wait to one that does, as
 // tokio clears an I/O resource's cached readiness only on WouldBlock. The
 // reference WriteContext holds keeps the fd number valid.
-func (s *Stream) writeDirect(p []byte) (nn int, err error, over bool) {
+func (s *Stream) writeDirect(p []byte) (nn int, over bool, err error) {
 	for nn < len(p) {
-		chunk := p[nn:]
-		if len(chunk) > maxRW {
-			chunk = chunk[:maxRW]
-		}
-		n, err := unix.Write(s.fd, chunk)
+		n, short, err := writeSome(s.fd, p[nn:])
 		if n > 0 {
 			nn += n
 		}
 		switch {
 		case err == nil && n == 0:
-			return nn, io.ErrUnexpectedEOF, true
-		case err == nil && n < len(chunk) && s.shortWriteIsFull, err == unix.EAGAIN:
+			return nn, true, io.ErrUnexpectedEOF
+		case short && s.shortWriteIsFull, err == unix.EAGAIN:
 			s.wready = false
-			return nn, nil, false
+			return nn, false, nil
 		case err == nil, err == unix.EINTR:
 			continue
 		}
-		return nn, err, true
+		return nn, true, err
 	}
-	return nn, nil, true
+	return nn, true, nil
 }
 
 // runtimeWrite is the RawConn callback of writeRuntime, made once per
@@ -765,11 +767,7 @@ func (s *Stream) writeDirect(p []byte) (nn int, err error, over bool) {
 func (s *Stream) runtimeWrite(fd uintptr) bool {
 	o := &s.wop
 	for o.n < len(o.p) {
-		chunk := o.p[o.n:]
-		if len(chunk) > maxRW {
-			chunk = chunk[:maxRW]
-		}
-		n, err := unix.Write(int(fd), chunk)
+		n, short, err := writeSome(int(fd), o.p[o.n:])
 		if n > 0 {
 			o.n += n
 		}
@@ -777,7 +775,7 @@ func (s *Stream) runtimeWrite(fd uintptr) bool {
 		case err == nil && n == 0:
 			o.err = io.ErrUnexpectedEOF
 			return true
-		case err == nil && n < len(chunk) && s.shortWriteIsFull:
+		case short && s.shortWriteIsFull:
 			// The pipe is full: park now, saving a write that would
 			// fail with EAGAIN. No wake-up is lost: RawConn.Write
 			// cleared the poller's ready bit before this callback ran,
