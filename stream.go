@@ -634,32 +634,36 @@ func (s *Stream) readFile(ctx context.Context, p []byte, armed bool) (int, error
 			}
 			return n, nil
 		}
-		// The File's Read says io.EOF for a read of 0 bytes, and wraps
-		// every other error in an *os.PathError.
-		var errno error
-		if pe, ok := err.(*os.PathError); ok {
-			errno = pe.Err
-		} else if err != io.EOF {
+		if err == io.EOF { // the File's word for a read of 0 bytes
+			if armed {
+				s.rdl.disarm()
+			}
+			return s.readDone(0, nil, p)
+		}
+		pe, ok := err.(*os.PathError)
+		if !ok {
 			if armed {
 				s.rdl.disarm()
 			}
 			return 0, s.pathErr("read", err)
 		}
-		if errno == os.ErrDeadlineExceeded {
+		if err = pe.Err; err == os.ErrDeadlineExceeded {
 			// Keep the arm across a spurious wake-up: resolve puts the
 			// composed deadline back for the retry.
-			if err = s.rdl.resolve(s, ctx, errno); err == nil {
+			if err = s.rdl.resolve(s, ctx, err); err == nil {
 				continue
 			}
-			if armed {
-				s.rdl.disarm()
-			}
-			return 0, s.pathErr("read", err)
 		}
 		if armed {
 			s.rdl.disarm()
 		}
-		return s.readDone(n, errno, p)
+		if err == unix.EIO && s.ptyEOF {
+			return s.readDone(n, err, p)
+		}
+		// The File made pe for this call alone: it becomes the call's
+		// error, so that an error costs one allocation here too.
+		pe.Op, pe.Path, pe.Err = "read", s.name, err
+		return 0, pe
 	}
 }
 
