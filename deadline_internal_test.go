@@ -1,9 +1,13 @@
 package fdstream
 
 import (
+	"context"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/fdstream/fdstream/internal/fdtest"
+	"github.com/fdstream/fdstream/reactor"
 )
 
 // A deadline given as a wall-clock time (no monotonic reading) whose timer
@@ -57,4 +61,86 @@ func TestStreamLayout(t *testing.T) {
 		unsafe.Offsetof(s.wready), unsafe.Offsetof(s.fd), unsafe.Offsetof(s.rc), unsafe.Offsetof(s.rc)+15,
 		unsafe.Offsetof(s.closing), unsafe.Offsetof(s.file)+7)
 	check("write side", 4, append(head(unsafe.Offsetof(s.wdl)), unsafe.Offsetof(s.wlock), unsafe.Offsetof(s.wlock)+15)...)
+}
+
+// A read that parks with a ctx first goes through RawConn, which has
+// ReadContext register the ctx and call again; the call again may go
+// through the File's own Read (the ctx is registered now). Either way the
+// Stream keeps nothing of the call (not its buffer, not its ctx), and a
+// kept registration keeps lastDone equal to its Done, which arm's choice
+// of where to register relies on.
+func TestReadLeavesNoCallState(t *testing.T) {
+	rt, err := reactor.New(reactor.Config{Backend: reactor.Runtime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := Pipe(WithReactor(rt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	if r.rc == nil {
+		t.Fatal("a pipe of a Runtime reactor is not on the runtime poller")
+	}
+	blocked := make(chan struct{}, 1)
+	hook := func(*Stream, reactor.Interest) {
+		select {
+		case blocked <- struct{}{}:
+		default:
+		}
+	}
+	testHookBlock.Store(&hook)
+	defer testHookBlock.Store(nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	check := func(when string) {
+		t.Helper()
+		o := r.rop
+		if o.ctx != nil || o.p != nil || o.armed || o.waited || o.n != 0 || o.err != nil {
+			t.Fatalf("%s: the Stream kept the call's state: %+v", when, o)
+		}
+	}
+	for i := 1; i <= 3; i++ {
+		got := make(chan error, 1)
+		go func() {
+			_, err := r.ReadContext(ctx, make([]byte, 1))
+			got <- err
+		}()
+		select {
+		case <-blocked:
+		case <-time.After(fdtest.Hang):
+			t.Fatal("the read did not block")
+		}
+		if _, err := w.Write([]byte{1}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-got:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(fdtest.Hang):
+			t.Fatal("the read did not return")
+		}
+		check("after a parked read")
+	}
+	// A ready read with another ctx, then one with the kept ctx.
+	other, cancelOther := context.WithCancel(context.Background())
+	defer cancelOther()
+	for _, c := range []context.Context{other, ctx} {
+		if _, err := w.Write([]byte{2}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.ReadContext(c, make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+		check("after a ready read")
+	}
+	r.rdl.mu.Lock()
+	keep, done, last := r.rdl.keep, r.rdl.done, r.rdl.lastDone
+	r.rdl.mu.Unlock()
+	if !keep || done == nil || last != done {
+		t.Errorf("kept %v, registered Done %v, lastDone %v: want the registration kept and lastDone its Done", keep, done, last)
+	}
 }

@@ -575,11 +575,19 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 // tries the syscall again.
 func (s *Stream) readRuntime(ctx context.Context, p []byte) (int, error) {
 	if s.zeroReadIsEOF {
-		armed, ok, err := s.rdl.armFile(ctx)
-		if err != nil {
-			return 0, s.pathErr("read", err)
-		}
-		if ok {
+		if armed, ok, err := s.rdl.armFile(ctx); ok {
+			// The retry after errArmShallow comes here with the arm
+			// ReadContext made, its ctx registered now: the RawConn
+			// attempt's state goes (the Stream must not keep p and
+			// ctx alive), and readFile's disarm ends that arm.
+			armed = armed || s.rop.armed
+			s.rop = op{}
+			if err != nil {
+				if armed {
+					s.rdl.disarm()
+				}
+				return 0, s.pathErr("read", err)
+			}
 			return s.readFile(ctx, p, armed)
 		}
 	}
