@@ -431,17 +431,17 @@ func (s *Stream) ReadContext(ctx context.Context, p []byte) (int, error) {
 	var n int
 	var err error
 	if s.rc != nil {
-		n, err = s.readRuntime(ctx, p)
+		n, err = s.readRuntime(ctx, p, false)
 		for err == errArmShallow {
 			// Arm here, as high on the stack as it gets: registering
 			// an AfterFunc is the deepest thing a read does, and a
 			// parked goroutine keeps the stack it grew.
-			if s.rop.armed, err = s.rdl.arm(ctx, false); err != nil {
-				s.rop = op{}
+			var armed bool
+			if armed, err = s.rdl.arm(ctx, false); err != nil {
 				err = s.pathErr("read", err)
 				break
 			}
-			n, err = s.readRuntime(ctx, p)
+			n, err = s.readRuntime(ctx, p, armed)
 		}
 	} else {
 		n, err = s.readLoop(ctx, p)
@@ -573,15 +573,13 @@ func (s *Stream) WriteContext(ctx context.Context, p []byte) (int, error) {
 // and parks. It returns ReadContext's result, or errArmShallow when the
 // arm would go deep: ReadContext then arms and calls it again, which
 // tries the syscall again.
-func (s *Stream) readRuntime(ctx context.Context, p []byte) (int, error) {
+func (s *Stream) readRuntime(ctx context.Context, p []byte, armed bool) (int, error) {
 	if s.zeroReadIsEOF {
-		if armed, ok, err := s.rdl.armFile(ctx); ok {
-			// The retry after errArmShallow comes here with the arm
-			// ReadContext made, its ctx registered now: the RawConn
-			// attempt's state goes (the Stream must not keep p and
-			// ctx alive), and readFile's disarm ends that arm.
-			armed = armed || s.rop.armed
-			s.rop = op{}
+		// The retry after errArmShallow (armed: ReadContext armed, its
+		// ctx registered now) may come this way too: readFile's disarm
+		// ends that arm.
+		if a, ok, err := s.rdl.armFile(ctx); ok {
+			armed = armed || a
 			if err != nil {
 				if armed {
 					s.rdl.disarm()
@@ -592,11 +590,11 @@ func (s *Stream) readRuntime(ctx context.Context, p []byte) (int, error) {
 		}
 	}
 	o := &s.rop
-	o.ctx, o.p = ctx, p
+	o.ctx, o.p, o.armed = ctx, p, armed
 	for {
 		err := s.rc.Read(s.readFn)
 		if err == nil && o.err == errArmShallow {
-			o.err = nil
+			*o = op{} // the Stream must not keep p and ctx alive
 			return 0, errArmShallow // ReadContext arms, and calls again
 		}
 		if o.armed {
