@@ -594,7 +594,7 @@ func (s *Stream) readRuntime(ctx context.Context, p []byte, armed bool) (int, er
 	for {
 		err := s.rc.Read(s.readFn)
 		if err == nil && o.err == errArmShallow {
-			*o = op{} // the Stream must not keep p and ctx alive
+			*o = op{}               // the Stream must not keep p and ctx alive
 			return 0, errArmShallow // ReadContext arms, and calls again
 		}
 		if o.armed {
