@@ -315,12 +315,12 @@ func (d *deadline) setParked(ctx context.Context, done <-chan struct{}) {
 
 // armFile arms for a call that waits in the File's own Read, which cannot
 // be stepped into between its EAGAIN and its park: so it serves only the
-// calls that need no registration, a ctx whose Done is nil and the ctx
-// whose AfterFunc is kept registered (the ctx came back), and arms before
-// the call rather than at its park. ok false sends the call through
-// RawConn.Read, which registers a new ctx only if the call parks. armed
-// reports whether disarm must follow; it fails with os.ErrClosed once
-// Close ran.
+// calls that need no registration, Background and TODO and the ctx
+// registered now (kept because it came back, or registered by ReadContext
+// for this very call), and arms before the call rather than at its park.
+// ok false sends the call through RawConn.Read, which registers a new ctx
+// only if the call parks. armed reports whether disarm must follow; it
+// fails with os.ErrClosed once Close ran.
 //
 // It never calls ctx.Done() on a ctx that may not have made its channel
 // yet (a cancelCtx makes it lazily, and a ready call must not allocate):
