@@ -2,6 +2,8 @@ package fdstream
 
 import (
 	"context"
+	"errors"
+	"os"
 	"testing"
 	"time"
 	"unsafe"
@@ -142,5 +144,68 @@ func TestReadLeavesNoCallState(t *testing.T) {
 	r.rdl.mu.Unlock()
 	if !keep || done == nil || last != done {
 		t.Errorf("kept %v, registered Done %v, lastDone %v: want the registration kept and lastDone its Done", keep, done, last)
+	}
+}
+
+// A read whose deadline the runtime's timer has ended, while the Stream's
+// own timer has not yet run (the two fire at the same instant, in either
+// order), gets a timeout and leaves the ready bytes unread, as os.File's
+// Read does, with the test hook installed too: the hook's probe read goes
+// through the File's deadline first. CI's fuzzer found the probe taking
+// the bytes (1 run in ~200 of FuzzStreamOps/36135ba911546de1).
+func TestReadPastRuntimeDeadlineKeepsBytes(t *testing.T) {
+	for _, hooked := range []bool{false, true} {
+		rt, err := reactor.New(reactor.Config{Backend: reactor.Runtime})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, w, err := Pipe(WithReactor(rt))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.rc == nil {
+			t.Fatal("a pipe of a Runtime reactor is not on the runtime poller")
+		}
+		if err := r.SetReadDeadline(time.Now().Add(time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		// The Stream's own timer runs late: stop it, so that only the
+		// runtime's ends the deadline.
+		r.rdl.mu.Lock()
+		r.rdl.timer.Stop()
+		r.rdl.mu.Unlock()
+		// Wait until the runtime's timer has run: RawConn.Read fails
+		// before its callback once the File's deadline has passed.
+		giveUp := time.Now().Add(fdtest.Hang)
+		for r.rc.Read(func(uintptr) bool { return true }) == nil {
+			if time.Now().After(giveUp) {
+				t.Fatal("the File's deadline never passed")
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		if r.rdl.passed.Load() {
+			t.Fatal("the Stream's timer ran although it was stopped")
+		}
+		if _, err := w.Write([]byte("abc")); err != nil {
+			t.Fatal(err)
+		}
+		if hooked {
+			hook := func(*Stream, reactor.Interest) {}
+			testHookBlock.Store(&hook)
+		}
+		n, err := r.Read(make([]byte, 8))
+		testHookBlock.Store(nil)
+		if n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("hook %v: Read past the deadline = %d, %v; want 0, a timeout", hooked, n, err)
+		}
+		if err := r.SetReadDeadline(time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		p := make([]byte, 8)
+		if n, err := r.Read(p); n != 3 || err != nil || string(p[:n]) != "abc" {
+			t.Fatalf("hook %v: Read after clearing the deadline = %q, %v; want \"abc\"", hooked, p[:n], err)
+		}
+		r.Close()
+		w.Close()
 	}
 }

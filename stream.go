@@ -624,14 +624,18 @@ func (s *Stream) readFile(ctx context.Context, p []byte, armed bool) (int, error
 		if h := testHookBlock.Load(); h != nil {
 			// Tests only: the hook says a call is about to wait, and
 			// the File's Read does not say so; a read of our own does.
-			n, err := s.readProbe(p)
-			if err != unix.EAGAIN {
+			// A probe the File's deadline stops (ok false) leaves the
+			// call to the File's Read, which fails the same way.
+			n, ok, err := s.readProbe(p)
+			if ok && err != unix.EAGAIN {
 				if armed {
 					s.rdl.disarm()
 				}
 				return s.readDone(n, err, p)
 			}
-			(*h)(s, reactor.Readable)
+			if ok {
+				(*h)(s, reactor.Readable)
+			}
 		}
 		n, err := s.file.Read(p)
 		if err == nil {
@@ -673,14 +677,20 @@ func (s *Stream) readFile(ctx context.Context, p []byte, armed bool) (int, error
 	}
 }
 
-// readProbe is one read(2) of p, retried on EINTR.
-func (s *Stream) readProbe(p []byte) (int, error) {
-	for {
-		n, err := unix.Read(s.fd, p)
-		if err != unix.EINTR {
-			return n, err
+// readProbe is one read(2) of p, retried on EINTR, through RawConn.Read
+// so that it sees the File's deadline first, as the File's Read does: a
+// read past the deadline must not take bytes that are ready. ok false
+// says the File's deadline (or Close) stopped it before the read.
+func (s *Stream) readProbe(p []byte) (n int, ok bool, err error) {
+	rerr := s.rc.Read(func(fd uintptr) bool {
+		for {
+			n, err = unix.Read(int(fd), p)
+			if err != unix.EINTR {
+				return true
+			}
 		}
-	}
+	})
+	return n, rerr == nil, err
 }
 
 // runtimeRead is the RawConn callback of readRuntime, made once per Stream
