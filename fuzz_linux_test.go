@@ -1135,7 +1135,12 @@ func fzRunChunking(t *testing.T, data []byte) {
 			}
 			break
 		}
-		shortFails = 0
+		// Only progress resets the count: a zero-length read between
+		// short-ctx reads that expire at entry must not keep them coming
+		// (a livelock the fuzzer found, ended by the watchdog).
+		if n > 0 {
+			shortFails = 0
+		}
 		switch {
 		case err == nil && n == 0 && len(p) > 0:
 			failf("read %d (mode %d) = 0, nil with len(p) = %d", i, mode, len(p))
@@ -1252,7 +1257,15 @@ func fzWriteChunks(w *fdstream.Stream, c fzChunking) (err error) {
 		case err == nil && n != len(p):
 			return fmt.Errorf("write %d (mode %d) = %d of %d with a nil error", i, mode, n, len(p))
 		case err == nil:
-			shortFails = 0
+			if n > 0 {
+				// Only progress resets the count: zero-length writes
+				// between short-ctx writes that expire at entry (their
+				// ctx of microseconds runs out while fzPieces cuts
+				// thousands of pieces) must not keep them coming, a
+				// livelock the fuzzer found
+				// (FuzzStreamChunking/8dbe9fd58140aabe).
+				shortFails = 0
+			}
 		case mode == 2 && errors.Is(err, context.DeadlineExceeded) && (n < len(p) || n == 0):
 			// (a zero-length write too fails when its ctx is done at entry)
 			if n == 0 {
