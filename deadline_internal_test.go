@@ -72,19 +72,7 @@ func TestStreamLayout(t *testing.T) {
 // kept registration keeps lastDone equal to its Done, which arm's choice
 // of where to register relies on.
 func TestReadLeavesNoCallState(t *testing.T) {
-	rt, err := reactor.New(reactor.Config{Backend: reactor.Runtime})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, w, err := Pipe(WithReactor(rt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	defer w.Close()
-	if r.rc == nil {
-		t.Fatal("a pipe of a Runtime reactor is not on the runtime poller")
-	}
+	r, w := runtimePipe(t)
 	blocked := make(chan struct{}, 1)
 	hook := func(*Stream, reactor.Interest) {
 		select {
@@ -155,17 +143,7 @@ func TestReadLeavesNoCallState(t *testing.T) {
 // the bytes (1 run in ~200 of FuzzStreamOps/36135ba911546de1).
 func TestReadPastRuntimeDeadlineKeepsBytes(t *testing.T) {
 	for _, hooked := range []bool{false, true} {
-		rt, err := reactor.New(reactor.Config{Backend: reactor.Runtime})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, w, err := Pipe(WithReactor(rt))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.rc == nil {
-			t.Fatal("a pipe of a Runtime reactor is not on the runtime poller")
-		}
+		r, w := runtimePipe(t)
 		if err := r.SetReadDeadline(time.Now().Add(time.Millisecond)); err != nil {
 			t.Fatal(err)
 		}
@@ -205,7 +183,27 @@ func TestReadPastRuntimeDeadlineKeepsBytes(t *testing.T) {
 		if n, err := r.Read(p); n != 3 || err != nil || string(p[:n]) != "abc" {
 			t.Fatalf("hook %v: Read after clearing the deadline = %q, %v; want \"abc\"", hooked, p[:n], err)
 		}
+	}
+}
+
+// runtimePipe is a pipe on a reactor of kind Runtime, whatever the build
+// tags, closed when t ends.
+func runtimePipe(t *testing.T) (r, w *Stream) {
+	t.Helper()
+	rt, err := reactor.New(reactor.Config{Backend: reactor.Runtime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err = Pipe(WithReactor(rt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
 		r.Close()
 		w.Close()
+	})
+	if r.rc == nil {
+		t.Fatal("a pipe of a Runtime reactor is not on the runtime poller")
 	}
+	return r, w
 }
